@@ -1,0 +1,59 @@
+# Backup Center. `make run` starts the app; `make test` runs every test. Both install what
+# they need (system packages with apt-get, npm packages) and are fast when it is there.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+.PHONY: run test system-run system-test frontend-deps frontend app lint rust-tests frontend-tests bindings clean
+
+# What building and running the desktop app needs on Debian/Ubuntu.
+PKGS_RUN := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev \
+            libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
+# What the tests add: a virtual display, WebKitWebDriver, a session bus and the Secret Service.
+PKGS_TEST := $(PKGS_RUN) xvfb xauth webkit2gtk-driver dbus dbus-x11 at-spi2-core \
+             gnome-keyring libsecret-tools
+
+NPM := npm --prefix frontend --no-audit --no-fund --loglevel=error
+
+system-run:
+	@scripts/ensure-packages.sh $(PKGS_RUN)
+
+system-test:
+	@scripts/ensure-packages.sh $(PKGS_TEST)
+
+# npm ci only when the lockfile changed since the last install.
+frontend/node_modules/.installed: frontend/package-lock.json
+	$(NPM) ci
+	@touch $@
+
+frontend-deps: frontend/node_modules/.installed
+
+frontend: frontend-deps
+	$(NPM) run build
+
+app: frontend
+	cargo build -p backup-center
+
+run: system-run app
+	cargo run -p backup-center
+
+lint: frontend
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(NPM) run check
+
+frontend-tests: frontend-deps
+	$(NPM) test
+
+rust-tests: app
+	cargo test --workspace --no-fail-fast
+
+test: system-test lint frontend-tests rust-tests
+	@echo "make test: all checks passed"
+
+# Regenerates frontend/src/lib/bindings.ts from the Rust commands.
+bindings: frontend
+	UPDATE_BINDINGS=1 cargo test -p backup-center --lib ipc::tests
+
+clean:
+	cargo clean
+	rm -rf frontend/dist frontend/node_modules .test-artifacts

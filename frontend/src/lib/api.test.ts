@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { AppError, deleteSite, listSites, removeSiteToken } from "./api";
+
+describe("api", () => {
+  it("returns the data of a successful command", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "list_sites") return [];
+      throw new Error(`unexpected ${cmd}`);
+    });
+    await expect(listSites()).resolves.toEqual([]);
+  });
+
+  it("throws an AppError carrying the backend code and message", async () => {
+    mockIPC(() => {
+      throw { code: "NotFound", message: "Site 7 does not exist." };
+    });
+    const error = await deleteSite(7).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: "NotFound", message: "Site 7 does not exist." });
+  });
+
+  it("passes arguments in camelCase", async () => {
+    let seen: unknown = null;
+    mockIPC((cmd, args) => {
+      seen = { cmd, args };
+      return { id: 3, url: "https://a.atlassian.net", email: "a@b.co", displayName: null, accountId: null, isAdmin: null, lastChecked: null, tokenStored: false };
+    });
+    await removeSiteToken(3);
+    expect(seen).toEqual({ cmd: "remove_site_token", args: { siteId: 3 } });
+  });
+
+  it("wraps unexpected failures as Internal", async () => {
+    mockIPC(() => {
+      throw new Error("boom");
+    });
+    const error = await listSites().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: "Internal", message: "boom" });
+  });
+});

@@ -1,0 +1,9 @@
+//! Talking to Jira Cloud: the site address, the HTTP client and what it reads.
+
+mod client;
+mod connection;
+mod site_url;
+
+pub use client::{status_error, ClientOptions, JiraClient};
+pub use connection::{check_connection, ConnectionReport};
+pub use site_url::{validate_email, SiteUrl};

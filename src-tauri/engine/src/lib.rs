@@ -1,0 +1,20 @@
+//! # Backup Center engine
+//!
+//! Everything Backup Center does that is not a window: the Jira Cloud client ([`jira`]), the
+//! local catalog ([`catalog`]), the OS keychain ([`secrets`]) and the configured sites
+//! ([`sites`]). It never depends on tauri, so the desktop app, the headless CLI and the tests
+//! drive the same code.
+//!
+//! Data flows one way: the caller (a Tauri command or the CLI) calls a use-case function in
+//! [`sites`], which validates input, reads secrets from a [`secrets::SecretStore`], talks to
+//! Jira through [`jira::JiraClient`] and records what it learned in the [`catalog::Catalog`].
+//! Every failure is an [`Error`] with a kind, a retry class and an actionable message.
+
+pub mod catalog;
+pub mod clock;
+pub mod error;
+pub mod jira;
+pub mod secrets;
+pub mod sites;
+
+pub use error::{Error, ErrorKind, Result, Retry};

@@ -1,0 +1,98 @@
+//! Child processes that die with their handle.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and reaped) on drop.
+pub struct Child {
+    name: String,
+    inner: std::process::Child,
+}
+
+impl Child {
+    pub fn spawn(name: &str, cmd: &mut Command) -> Self {
+        let inner = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+        Self {
+            name: name.to_string(),
+            inner,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.inner.id()
+    }
+
+    pub fn inner_mut(&mut self) -> &mut std::process::Child {
+        &mut self.inner
+    }
+
+    /// Panics when the process has already exited (it was supposed to keep running).
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.inner.try_wait() {
+            panic!("{} exited unexpectedly: {status}", self.name);
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.inner.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.inner.kill();
+        let _ = self.inner.wait();
+    }
+}
+
+/// Panics with an install hint when `program` is not on PATH.
+pub fn require_program(program: &str, debian_package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "{program} is required by this test but is not installed. \
+             Install it with `apt-get install {debian_package}` (make test does this)."
+        )
+    })
+}
+
+/// The workspace root (the folder holding the top Cargo.toml).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Polls `ready` every 50 ms until it returns true or `timeout` passes.
+pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+pub(crate) fn quiet(cmd: &mut Command) -> &mut Command {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+}
