@@ -6,106 +6,11 @@
 //! Needs the app built first (`make test` does it) and Xvfb, dbus, gnome-keyring,
 //! libsecret-tools and webkit2gtk-driver installed; a missing part fails the test.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bc_tests::harness::{workspace_root, SecretService, SessionBus, WebDriverServer, Xvfb};
+use base64::Engine as _;
+use bc_tests::harness::app::{absent, click, el, files_under, shot, type_into, AppUnderTest};
 use bc_tests::sim::{self, SimConfig};
-use fantoccini::{Client, ClientBuilder, Locator};
-
-const IDENTIFIER: &str = "app.backupcenter.desktop";
-
-fn app_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("debug/backup-center");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build the app first (`make test` runs `cargo build -p backup-center`)",
-        bin.display()
-    );
-    bin
-}
-
-fn artifacts() -> PathBuf {
-    let d = workspace_root().join(".test-artifacts");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn by_id(id: &str) -> String {
-    format!("[data-testid=\"{id}\"]")
-}
-
-/// Waits for an element to exist and be displayed.
-async fn el(c: &Client, id: &str) -> fantoccini::elements::Element {
-    let sel = by_id(id);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(e) = c.find(Locator::Css(&sel)).await {
-            if e.is_displayed().await.unwrap_or(false) {
-                return e;
-            }
-        }
-        if Instant::now() > deadline {
-            let shot = c.screenshot().await.unwrap_or_default();
-            let path = artifacts().join(format!("missing-{id}.png"));
-            let _ = std::fs::write(&path, shot);
-            panic!(
-                "element {sel} did not appear within 20 s (screenshot: {})",
-                path.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn absent(c: &Client, id: &str) -> bool {
-    match c.find(Locator::Css(&by_id(id))).await {
-        Ok(e) => !e.is_displayed().await.unwrap_or(false),
-        Err(_) => true,
-    }
-}
-
-async fn type_into(c: &Client, id: &str, text: &str) {
-    let e = el(c, id).await;
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &Client, id: &str) {
-    el(c, id).await.click().await.unwrap();
-}
-
-async fn shot(c: &Client, name: &str) {
-    // Let WebKit paint the last DOM change first: a screenshot returns the last composited frame.
-    let _ = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; \
-             requestAnimationFrame(() => requestAnimationFrame(() => done()));",
-            vec![],
-        )
-        .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(artifacts().join(name), png).unwrap();
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
@@ -113,57 +18,13 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn configuration_tests_connection_and_keeps_the_token_in_the_keychain_only() {
-    let app = app_binary();
-    // fantoccini's rustls needs a process-wide crypto provider when several are linked in.
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let bus = SessionBus::start();
-    let keyring = SecretService::start(&bus);
-    let x = Xvfb::start();
+    let mut app = AppUnderTest::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt.block_on(sim::start(SimConfig::default())).unwrap();
-
-    // The app's own folders, apart from the keyring's.
-    let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let config = home.path().join("config");
-    let cache = home.path().join("cache");
-    let runtime = home.path().join("runtime");
-    for d in [&data, &config, &cache, &runtime] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    std::fs::set_permissions(
-        &runtime,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    let display = x.display.clone();
-    let env_paths: Vec<(&str, &Path)> = vec![
-        ("XDG_DATA_HOME", &data),
-        ("XDG_CONFIG_HOME", &config),
-        ("XDG_CACHE_HOME", &cache),
-        ("XDG_RUNTIME_DIR", &runtime),
-    ];
-    let extra = [
-        ("DISPLAY", display.as_str()),
-        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str()),
-        ("BACKUP_CENTER_LOG", "debug"),
-        ("NO_AT_BRIDGE", "1"),
-    ];
-    let driver = WebDriverServer::start(&env_paths, &extra);
-
     let wrong = "wrong-token-5f1e2d3c4b";
+
     rt.block_on(async {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "webkitgtk:browserOptions".into(),
-            serde_json::json!({ "binary": app, "args": [] }),
-        );
-        let c = ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps)
-            .connect(&driver.url)
-            .await
-            .expect("WebDriver session with the app");
+        let c = app.launch().await;
 
         // The shell: three places, Configuration works.
         el(&c, "nav-control-panel").await;
@@ -242,20 +103,16 @@ fn configuration_tests_connection_and_keeps_the_token_in_the_keychain_only() {
         shot(&c, "schemes.png").await;
 
         // A second launch hands over to the running instance and exits.
-        let mut second = std::process::Command::new(&app);
-        second
-            .env("DISPLAY", &display)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (k, v) in &env_paths {
-            second.env(k, v);
-        }
-        let mut second = bc_tests::harness::Child::spawn("second instance", &mut second);
+        let mut second = app.launch_again();
         let status = second
             .wait_timeout(Duration::from_secs(20))
             .expect("a second launch must exit and leave the first one running");
         assert!(status.success(), "second launch exited with {status}");
+        assert_eq!(
+            app.app_pids().len(),
+            1,
+            "exactly one instance must keep running"
+        );
         el(&c, "page-schemes").await; // the first instance still answers
 
         c.close().await.unwrap();
@@ -263,7 +120,9 @@ fn configuration_tests_connection_and_keeps_the_token_in_the_keychain_only() {
 
     // The token is in the Secret Service, under the documented attributes ...
     let account = format!("jira-api-token:{}@{}", sim::ADMIN_EMAIL, sim.base_url);
-    let found = keyring.lookup(&[("service", "Backup Center"), ("username", &account)]);
+    let found = app
+        .keyring
+        .lookup(&[("service", "Backup Center"), ("username", &account)]);
     assert_eq!(
         found.as_deref(),
         Some(sim::ADMIN_TOKEN),
@@ -271,7 +130,7 @@ fn configuration_tests_connection_and_keeps_the_token_in_the_keychain_only() {
     );
 
     // ... and nowhere in the catalog or the logs.
-    let app_dir = data.join(IDENTIFIER);
+    let app_dir = app.app_dir();
     let catalog_files: Vec<_> = files_under(&app_dir)
         .into_iter()
         .filter(|p| {
@@ -312,7 +171,7 @@ fn configuration_tests_connection_and_keeps_the_token_in_the_keychain_only() {
         .unwrap();
     assert_eq!((name.as_str(), admin), (sim::ADMIN_NAME, true));
 
-    let logs: Vec<_> = files_under(&app_dir.join("logs"));
+    let logs = files_under(&app_dir.join("logs"));
     assert!(
         !logs.is_empty(),
         "no log files under {}",
@@ -330,19 +189,18 @@ fn configuration_tests_connection_and_keeps_the_token_in_the_keychain_only() {
         contains(&all, b"<redacted>"),
         "the token is logged only as <redacted>"
     );
-    use base64::Engine as _;
     for secret in [sim::ADMIN_TOKEN, sim::USER_TOKEN, wrong] {
         assert!(
             !contains(&all, secret.as_bytes()),
             "a token leaked into the logs"
         );
-        let header = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{secret}", sim::ADMIN_EMAIL));
-        assert!(
-            !contains(&all, header.as_bytes()),
-            "an Authorization header leaked into the logs"
-        );
+        for email in [sim::ADMIN_EMAIL, sim::USER_EMAIL] {
+            let header =
+                base64::engine::general_purpose::STANDARD.encode(format!("{email}:{secret}"));
+            assert!(
+                !contains(&all, header.as_bytes()),
+                "an Authorization header leaked into the logs"
+            );
+        }
     }
-    drop(driver);
-    drop(x);
 }

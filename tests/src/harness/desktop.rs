@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -199,7 +199,7 @@ pub struct WebDriverServer {
 }
 
 impl WebDriverServer {
-    pub fn start(env: &[(&str, &Path)], extra_env: &[(&str, &str)]) -> Self {
+    pub fn start(env: &[(&str, &str)]) -> Self {
         require_program("WebKitWebDriver", "webkit2gtk-driver");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -209,12 +209,7 @@ impl WebDriverServer {
         cmd.arg(format!("--port={port}")).arg("--host=127.0.0.1");
         // Without this the WebDriver session never starts (the app does not enable automation).
         cmd.env("TAURI_WEBVIEW_AUTOMATION", "true");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
+        cmd.envs(env.iter().copied());
         quiet(&mut cmd);
         let child = Child::spawn("WebKitWebDriver", &mut cmd);
         wait_until("WebKitWebDriver to listen", Duration::from_secs(15), || {
@@ -225,4 +220,52 @@ impl WebDriverServer {
             url: format!("http://127.0.0.1:{port}"),
         }
     }
+}
+
+/// A system tray host (trayer) docked at the top right of the display, so the app's tray icon
+/// is shown and can be clicked.
+pub struct TrayHost {
+    _child: Child,
+}
+
+impl TrayHost {
+    /// Height of the tray bar; icons are square, so the app's icon is at
+    /// `(screen_width - TRAY_HEIGHT / 2, TRAY_HEIGHT / 2)`.
+    pub const HEIGHT: u32 = 32;
+
+    pub fn start(display: &str) -> Self {
+        require_program("trayer", "trayer");
+        let mut cmd = Command::new("trayer");
+        cmd.args([
+            "--edge",
+            "top",
+            "--align",
+            "right",
+            "--widthtype",
+            "request",
+        ])
+        .args([
+            "--height",
+            &Self::HEIGHT.to_string(),
+            "--transparent",
+            "false",
+        ])
+        .env("DISPLAY", display);
+        quiet(&mut cmd);
+        let mut child = Child::spawn("trayer", &mut cmd);
+        std::thread::sleep(Duration::from_millis(500));
+        child.assert_running();
+        Self { _child: child }
+    }
+}
+
+/// Input as a user gives it, through xdotool.
+pub fn xdotool(display: &str, args: &[&str]) {
+    require_program("xdotool", "xdotool");
+    let status = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .status()
+        .expect("run xdotool");
+    assert!(status.success(), "xdotool {args:?} failed: {status}");
 }

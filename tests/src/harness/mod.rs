@@ -4,8 +4,11 @@
 //!
 //! A missing program is a test failure with the package to install, never a silent skip.
 
+pub mod app;
 mod desktop;
 mod process;
+mod x11;
 
-pub use desktop::{SecretService, SessionBus, WebDriverServer, Xvfb};
-pub use process::{require_program, workspace_root, Child};
+pub use desktop::{xdotool, SecretService, SessionBus, TrayHost, WebDriverServer, Xvfb};
+pub use process::{require_program, wait_until, workspace_root, Child};
+pub use x11::X11;
