@@ -201,6 +201,9 @@ impl SecretStore for MemoryStore {
 mod tests {
     use super::*;
 
+    // A secret must never be serialised (into IPC replies, files, the catalog) or displayed.
+    static_assertions::assert_not_impl_any!(Sensitive<String>: serde::Serialize, std::fmt::Display);
+
     #[test]
     fn debug_redacts() {
         let s = Sensitive::new("hunter2-token".to_string());
