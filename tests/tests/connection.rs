@@ -29,7 +29,10 @@ async fn check(
         SiteUrl::parse(url)?,
         email.into(),
         Sensitive::new(token.into()),
-        ClientOptions { timeout },
+        ClientOptions {
+            timeout,
+            ..ClientOptions::default()
+        },
     )?;
     check_connection(&client, now()).await
 }

@@ -4,10 +4,15 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LOCATION};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use super::paging::{read_page, with_offset, Next, PageStyle};
+use super::throttle::{near_limit, retry_after, Jitter, Throttle, ThrottleOptions};
 use super::SiteUrl;
 use crate::error::{Error, ErrorKind, Result, Retry};
 use crate::secrets::Sensitive;
@@ -17,12 +22,20 @@ use crate::secrets::Sensitive;
 pub struct ClientOptions {
     /// Connect and whole-request timeout.
     pub timeout: Duration,
+    /// Retries of a transient failure (timeouts, dropped connections, 5xx) before giving up.
+    pub max_retries: u32,
+    /// 429 answers tolerated in a row for one request before giving up.
+    pub max_rate_limited: u32,
+    pub throttle: ThrottleOptions,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30),
+            max_retries: 6,
+            max_rate_limited: 30,
+            throttle: ThrottleOptions::default(),
         }
     }
 }
@@ -34,6 +47,8 @@ pub struct JiraClient {
     email: String,
     token: Sensitive<String>,
     options: ClientOptions,
+    throttle: Arc<Throttle>,
+    jitter: Jitter,
 }
 
 impl std::fmt::Debug for JiraClient {
@@ -60,17 +75,26 @@ impl JiraClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::internal("Could not set up the HTTP client.").with_source(e))?;
+        let throttle = Arc::new(Throttle::new(options.throttle.clone()));
+        // Jitter only spreads retries apart; any seed that differs between runs will do.
+        let seed = std::process::id() as u64 ^ (&throttle as *const _ as u64);
         Ok(Self {
             http,
             site,
             email,
             token,
             options,
+            throttle,
+            jitter: Jitter::new(seed),
         })
     }
 
     pub fn site(&self) -> &SiteUrl {
         &self.site
+    }
+
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
     }
 
     /// GETs `path_and_query` and decodes the JSON body. `what` names the data in messages,
@@ -94,20 +118,35 @@ impl JiraClient {
         })
     }
 
-    /// Sends a request and returns status, headers and the body (errors are the caller's).
+    /// Sends one request, once, and returns status, headers and the body (HTTP errors are the
+    /// caller's). "Test connection" uses it directly: the user wants a quick answer.
     pub async fn send(
         &self,
         method: Method,
         path_and_query: &str,
         what: &str,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>)> {
+        self.send_once(method, path_and_query, None, what).await
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>)> {
         let url = self.site.join(path_and_query);
         tracing::debug!(%method, url = %url, "jira request");
-        let resp = self
+        let mut req = self
             .http
             .request(method, &url)
             .header(ACCEPT, "application/json")
-            .header(AUTHORIZATION, self.basic_auth())
+            .header(AUTHORIZATION, self.basic_auth());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| transport_error(e, &self.site, &self.options, what))?;
@@ -119,6 +158,150 @@ impl JiraClient {
             .map_err(|e| transport_error(e, &self.site, &self.options, what))?;
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "jira reply");
         Ok((status, headers, body.to_vec()))
+    }
+
+    /// Sends a request through the throttle, retrying what may succeed later: transient
+    /// failures with exponential backoff and jitter, rate limits after Jira's `Retry-After`.
+    /// Returns the final answer, successful or not.
+    pub async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>)> {
+        let (mut failures, mut limited) = (0u32, 0u32);
+        loop {
+            let permit = self.throttle.acquire().await;
+            let result = self
+                .send_once(method.clone(), path_and_query, body, what)
+                .await;
+            drop(permit);
+            match result {
+                Ok((status, headers, bytes)) => {
+                    let wait = retry_after(&headers);
+                    let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status == StatusCode::SERVICE_UNAVAILABLE && wait.is_some());
+                    if rate_limited && limited < self.options.max_rate_limited {
+                        limited += 1;
+                        let wait = wait
+                            .unwrap_or_else(|| self.throttle.backoff(limited, self.jitter.unit()));
+                        tracing::debug!(
+                            path = path_and_query,
+                            wait_ms = wait.as_millis() as u64,
+                            "rate limited"
+                        );
+                        self.throttle.on_rate_limited(wait);
+                        continue;
+                    }
+                    if status.is_server_error()
+                        && !rate_limited
+                        && failures < self.options.max_retries
+                    {
+                        self.pause_before_retry(&mut failures, path_and_query, status.as_str())
+                            .await;
+                        continue;
+                    }
+                    if status.is_success() {
+                        self.throttle.on_success();
+                        if near_limit(&headers) {
+                            self.throttle.on_near_limit();
+                        }
+                    }
+                    return Ok((status, headers, bytes));
+                }
+                Err(e) if e.is_transient() && failures < self.options.max_retries => {
+                    self.pause_before_retry(&mut failures, path_and_query, e.message())
+                        .await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn pause_before_retry(&self, failures: &mut u32, path: &str, why: &str) {
+        let wait = self.throttle.backoff(*failures, self.jitter.unit());
+        *failures += 1;
+        tracing::debug!(
+            path,
+            attempt = *failures,
+            wait_ms = wait.as_millis() as u64,
+            why,
+            "retrying"
+        );
+        tokio::time::sleep(wait).await;
+    }
+
+    /// [`call`](Self::call), then a successful JSON body decoded, or an actionable error.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<T> {
+        let (status, headers, bytes) = self.call(method, path_and_query, body, what).await?;
+        if !status.is_success() {
+            return Err(status_error(status, &headers, &bytes, &self.site, what));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::JiraServer,
+                format!("Jira sent a reply we could not read for {what}."),
+            )
+            .with_context("path", path_and_query)
+            .with_source(e)
+        })
+    }
+
+    /// Walks every page of an offset-paged GET endpoint, handing each page's items to `each`.
+    pub async fn for_each_page(
+        &self,
+        style: PageStyle,
+        path: &str,
+        page_size: u32,
+        what: &str,
+        mut each: impl FnMut(Vec<Value>) -> Result<()>,
+    ) -> Result<()> {
+        let mut start = 0u64;
+        loop {
+            let body: Value = self
+                .json(
+                    Method::GET,
+                    &with_offset(path, start, page_size),
+                    None,
+                    what,
+                )
+                .await?;
+            let page = read_page(style, body, start, what)?;
+            each(page.items)?;
+            match page.next {
+                Next::Offset(next) => start = next,
+                Next::Done => return Ok(()),
+                Next::Token(_) => {
+                    return Err(Error::internal(format!(
+                        "{what}: token paging needs its own walker"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Every item of an offset-paged GET endpoint (for collections that fit in memory).
+    pub async fn collect(
+        &self,
+        style: PageStyle,
+        path: &str,
+        page_size: u32,
+        what: &str,
+    ) -> Result<Vec<Value>> {
+        let mut all = Vec::new();
+        self.for_each_page(style, path, page_size, what, |items| {
+            all.extend(items);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
     }
 
     fn basic_auth(&self) -> String {

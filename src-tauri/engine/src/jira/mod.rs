@@ -2,7 +2,9 @@
 
 mod client;
 mod connection;
+pub mod paging;
 mod site_url;
+pub mod throttle;
 
 pub use client::{status_error, ClientOptions, JiraClient};
 pub use connection::{check_connection, ConnectionReport};
