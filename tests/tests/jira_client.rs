@@ -133,7 +133,7 @@ async fn permanent_answers_are_not_retried() {
         .json::<Value>(Method::GET, "/gone", None, "the issue")
         .await
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::JiraServer);
+    assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.message().contains("does not exist"), "{}", e.message());
     assert_eq!(
         s.hits.load(Ordering::SeqCst),

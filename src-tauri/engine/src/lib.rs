@@ -16,5 +16,6 @@ pub mod error;
 pub mod jira;
 pub mod secrets;
 pub mod sites;
+pub mod snapshot;
 
 pub use error::{Error, ErrorKind, Result, Retry};

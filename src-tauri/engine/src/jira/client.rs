@@ -97,6 +97,26 @@ impl JiraClient {
         &self.throttle
     }
 
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// A request to this site with Jira's credentials.
+    pub(crate) fn authed(&self, method: Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.site.join(path_and_query))
+            .header(AUTHORIZATION, self.basic_auth())
+    }
+
+    /// A request to any URL without credentials (public media on other origins).
+    pub(crate) fn anonymous(&self, url: &str) -> reqwest::RequestBuilder {
+        self.http.get(url)
+    }
+
+    pub(crate) fn transport(&self, e: reqwest::Error, what: &str) -> Error {
+        transport_error(e, &self.site, &self.options, what)
+    }
+
     /// GETs `path_and_query` and decodes the JSON body. `what` names the data in messages,
     /// e.g. "your user profile".
     pub async fn get_json<T: DeserializeOwned>(
@@ -391,6 +411,15 @@ pub fn status_error(
                 ),
                 )
                 .with_context("ratelimit_reason", header("RateLimit-Reason"))
+            }
+            404 => {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                "Jira found no {what} (404): it was deleted, or this account may not see it.{}",
+                if detail.is_empty() { String::new() } else { format!(" Jira said: {detail}") }
+            ),
+                )
             }
             300..=399 => Error::new(
                 ErrorKind::NotJiraCloud,

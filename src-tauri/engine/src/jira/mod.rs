@@ -2,6 +2,7 @@
 
 mod client;
 mod connection;
+mod download;
 pub mod paging;
 mod site_url;
 pub mod throttle;

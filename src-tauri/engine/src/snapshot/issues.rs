@@ -1,0 +1,387 @@
+//! Issues: the part of a snapshot that decides how long it takes. Jira's rate limit, not
+//! bandwidth, is the bottleneck, so requests per issue is the figure that matters:
+//! - ids per project with `search/jql` (up to 5,000 per request);
+//! - bodies 100 at a time with `issue/bulkfetch`, changelogs 100 at a time with
+//!   `changelog/bulkfetch`;
+//! - an issue's own sub-resources only when the body says there is more than it embeds
+//!   (comments, worklogs) or that there is something (watchers, votes); remote links and
+//!   properties carry no such signal, so they are always fetched: completeness first.
+//!
+//! Each issue becomes one document, `issues/<projectId>/<issueId>.json`: the body as Jira
+//! sent it plus complete `comments`, `worklogs`, `changelog`, `remoteLinks`, `watchers`,
+//! `votes` and `properties`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::progress::{Phase, Tracker};
+use super::sink::SinkHandle;
+use super::walk::{get, properties, ProjectRef, WalkOptions};
+use crate::error::{ErrorKind, Result};
+use crate::jira::paging::{read_page, Next, PageStyle};
+use crate::jira::JiraClient;
+
+const BULK: usize = 100;
+
+/// An attachment to download in an Extended snapshot.
+#[derive(Debug, Clone)]
+pub struct AttachmentRef {
+    pub issue_id: String,
+    pub id: String,
+    pub filename: String,
+    pub size: u64,
+}
+
+/// Walks every issue of `projects`; returns the attachments found (for Extended).
+pub async fn walk(
+    client: &JiraClient,
+    opts: &WalkOptions,
+    sink: &SinkHandle,
+    tracker: &Tracker,
+    projects: &[ProjectRef],
+) -> Result<Vec<AttachmentRef>> {
+    tracker.start(Phase::ListingIssues, Some(projects.len() as u64));
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for p in projects {
+        for id in issue_ids(client, &p.id).await? {
+            ids.push((p.id.clone(), id));
+        }
+        tracker.step(Phase::ListingIssues, 1, Some(projects.len() as u64));
+    }
+    let total = ids.len() as u64;
+    tracker.start(Phase::Issues, Some(total));
+    let chunks: Vec<Vec<(String, String)>> = ids.chunks(BULK).map(<[_]>::to_vec).collect();
+    let found: Vec<Vec<AttachmentRef>> = stream::iter(chunks)
+        .map(|chunk| async move {
+            let n = chunk.len() as u64;
+            let a = chunk_of_issues(client, opts, sink, chunk).await?;
+            tracker.step(Phase::Issues, n, Some(total));
+            Ok::<_, crate::Error>(a)
+        })
+        .buffer_unordered(opts.issue_chunks_in_flight.max(1))
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Every issue id of a project, oldest first.
+async fn issue_ids(client: &JiraClient, project_id: &str) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({
+            "jql": format!("project = {project_id} ORDER BY id ASC"),
+            "fields": ["id"],
+            "maxResults": 5000,
+        });
+        if let Some(t) = &token {
+            body["nextPageToken"] = json!(t);
+        }
+        let page: Value = client
+            .json(
+                Method::POST,
+                "/rest/api/3/search/jql",
+                Some(&body),
+                "the list of issues",
+            )
+            .await?;
+        let page = read_page(PageStyle::Token("issues"), page, 0, "the list of issues")?;
+        ids.extend(
+            page.items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_string)),
+        );
+        match page.next {
+            Next::Token(t) => token = Some(t),
+            _ => return Ok(ids),
+        }
+    }
+}
+
+async fn chunk_of_issues(
+    client: &JiraClient,
+    opts: &WalkOptions,
+    sink: &SinkHandle,
+    chunk: Vec<(String, String)>,
+) -> Result<Vec<AttachmentRef>> {
+    let id_list: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
+    let body = json!({ "issueIdsOrKeys": id_list, "fields": ["*all"] });
+    let reply: Value = client
+        .json(
+            Method::POST,
+            "/rest/api/3/issue/bulkfetch",
+            Some(&body),
+            "a batch of issues",
+        )
+        .await?;
+    let mut bodies: HashMap<String, Value> = HashMap::new();
+    for issue in reply["issues"].as_array().into_iter().flatten() {
+        if let Some(id) = issue["id"].as_str() {
+            bodies.insert(id.to_string(), issue.clone());
+        }
+    }
+    let present: Vec<String> = id_list
+        .iter()
+        .filter(|id| bodies.contains_key(**id))
+        .map(|s| s.to_string())
+        .collect();
+    for (_, id) in chunk.iter().filter(|(_, id)| !bodies.contains_key(id)) {
+        // Listed a moment ago, gone now: deleted (or hidden) during the run. Recorded, not fatal.
+        sink.deleted("issue", id, "listed by the search but gone when fetched")
+            .await?;
+    }
+    let mut changelogs = changelogs(client, &present).await?;
+
+    let project_of: HashMap<&str, &str> = chunk
+        .iter()
+        .map(|(p, i)| (i.as_str(), p.as_str()))
+        .collect();
+    let docs: Vec<Fetched> = stream::iter(present.iter())
+        .map(|id| {
+            let body = bodies.remove(id).unwrap_or(Value::Null);
+            let changelog = changelogs.remove(id).unwrap_or_default();
+            async move { complete_issue(client, id, body, changelog).await }
+        })
+        .buffer_unordered(opts.fan_out.max(1))
+        .try_collect()
+        .await?;
+    let mut attachments = Vec::new();
+    let mut totals = Counts::default();
+    for done in docs {
+        let IssueDoc {
+            id,
+            doc,
+            attachments: atts,
+            counts,
+        } = match done {
+            Fetched::Done(d) => d,
+            Fetched::Gone(gone) => {
+                sink.deleted(
+                    "issue",
+                    &gone,
+                    "deleted while its comments, links or properties were read",
+                )
+                .await?;
+                continue;
+            }
+        };
+        let project = project_of.get(id.as_str()).copied().unwrap_or("unknown");
+        sink.json(format!("issues/{project}/{id}.json"), &doc)
+            .await?;
+        totals.add(&counts);
+        attachments.extend(atts);
+    }
+    for (id, _) in chunk.iter().filter(|(_, id)| bodies.contains_key(id)) {
+        let _ = id;
+    }
+    totals.send(sink).await?;
+    Ok(attachments)
+}
+
+/// Every changelog history of `ids` (≤ 100), by issue id, oldest first.
+async fn changelogs(client: &JiraClient, ids: &[String]) -> Result<HashMap<String, Vec<Value>>> {
+    let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({ "issueIdsOrKeys": ids, "maxResults": 10000 });
+        if let Some(t) = &token {
+            body["nextPageToken"] = json!(t);
+        }
+        let page: Value = client
+            .json(
+                Method::POST,
+                "/rest/api/3/changelog/bulkfetch",
+                Some(&body),
+                "the issues' change history",
+            )
+            .await?;
+        let page = read_page(
+            PageStyle::Token("issueChangeLogs"),
+            page,
+            0,
+            "the change history",
+        )?;
+        for log in page.items {
+            let Some(id) = log["issueId"].as_str() else {
+                continue;
+            };
+            let histories = log["changeHistories"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            out.entry(id.to_string()).or_default().extend(histories);
+        }
+        match page.next {
+            Next::Token(t) => token = Some(t),
+            _ => break,
+        }
+    }
+    for v in out.values_mut() {
+        // Oldest first, whatever order the pages came in.
+        v.sort_by(|a, b| {
+            a["created"]
+                .as_str()
+                .cmp(&b["created"].as_str())
+                .then(a["id"].as_str().cmp(&b["id"].as_str()))
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default, Clone)]
+struct Counts(BTreeMap<&'static str, u64>);
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        for (k, v) in &o.0 {
+            *self.0.entry(k).or_default() += v;
+        }
+    }
+
+    async fn send(&self, sink: &SinkHandle) -> Result<()> {
+        for (k, v) in &self.0 {
+            sink.count(k, *v).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One issue's finished document.
+struct IssueDoc {
+    id: String,
+    doc: Value,
+    attachments: Vec<AttachmentRef>,
+    counts: Counts,
+}
+
+enum Fetched {
+    Done(IssueDoc),
+    /// Deleted (or hidden) while it was being read: its id.
+    Gone(String),
+}
+
+/// A sub-resource list embedded in the body, complete when `total` says nothing is missing.
+fn embedded(body: &Value, field: &str, key: &str) -> Option<Vec<Value>> {
+    let f = &body["fields"][field];
+    let items = f[key].as_array()?;
+    let total = f["total"].as_u64().unwrap_or(items.len() as u64);
+    (total <= items.len() as u64).then(|| items.clone())
+}
+
+/// Fetches what the body does not hold and assembles the issue's document, or [`Fetched::Gone`] when the
+/// issue disappeared meanwhile.
+async fn complete_issue(
+    client: &JiraClient,
+    id: &str,
+    body: Value,
+    changelog: Vec<Value>,
+) -> Result<Fetched> {
+    let base = format!("/rest/api/3/issue/{id}");
+    let r = async {
+        let comments = match embedded(&body, "comment", "comments") {
+            Some(c) => c,
+            None => {
+                client
+                    .collect(
+                        PageStyle::LegacyOffset("comments"),
+                        &format!("{base}/comment?orderBy=created"),
+                        100,
+                        "an issue's comments",
+                    )
+                    .await?
+            }
+        };
+        let worklogs = match embedded(&body, "worklog", "worklogs") {
+            Some(w) => w,
+            None => {
+                client
+                    .collect(
+                        PageStyle::LegacyOffset("worklogs"),
+                        &format!("{base}/worklog"),
+                        5000,
+                        "an issue's worklogs",
+                    )
+                    .await?
+            }
+        };
+        let watchers = if body["fields"]["watches"]["watchCount"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+        {
+            Some(get(client, &format!("{base}/watchers"), "an issue's watchers").await?)
+        } else {
+            None
+        };
+        let votes = if body["fields"]["votes"]["votes"].as_u64().unwrap_or(0) > 0 {
+            Some(get(client, &format!("{base}/votes"), "an issue's votes").await?)
+        } else {
+            None
+        };
+        let remote_links = get(
+            client,
+            &format!("{base}/remotelink"),
+            "an issue's remote links",
+        )
+        .await?;
+        let props = properties(client, &base, "an issue's properties").await?;
+        Ok::<_, crate::Error>((comments, worklogs, watchers, votes, remote_links, props))
+    }
+    .await;
+    let (comments, worklogs, watchers, votes, remote_links, props) = match r {
+        Ok(v) => v,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(Fetched::Gone(id.to_string())),
+        Err(e) => return Err(e),
+    };
+    let attachments: Vec<AttachmentRef> = body["fields"]["attachment"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some(AttachmentRef {
+                issue_id: id.to_string(),
+                id: a["id"].as_str()?.to_string(),
+                filename: a["filename"].as_str().unwrap_or("attachment").to_string(),
+                size: a["size"].as_u64().unwrap_or(0),
+            })
+        })
+        .collect();
+    let mut counts = Counts::default();
+    counts.0.insert("issues", 1);
+    counts.0.insert("comments", comments.len() as u64);
+    counts.0.insert("worklogs", worklogs.len() as u64);
+    counts.0.insert("changelogs", changelog.len() as u64);
+    counts.0.insert(
+        "remoteLinks",
+        remote_links.as_array().map_or(0, |a| a.len() as u64),
+    );
+    counts.0.insert(
+        "issueProperties",
+        props.as_object().map_or(0, |o| o.len() as u64),
+    );
+    counts
+        .0
+        .insert("attachmentsListed", attachments.len() as u64);
+    let doc = json!({
+        "issue": body,
+        "comments": comments,
+        "worklogs": worklogs,
+        "changelog": changelog,
+        "remoteLinks": remote_links,
+        "watchers": watchers,
+        "votes": votes,
+        "properties": props,
+    });
+    Ok(Fetched::Done(IssueDoc {
+        id: id.to_string(),
+        doc,
+        attachments,
+        counts,
+    }))
+}
