@@ -1,57 +1,24 @@
-//! The endpoints. Shapes follow the OpenAPI documents in ../shared/jira/openapi.
+//! Site and caller: `serverInfo`, `myself`, `mypermissions` (what "Test connection" needs).
 
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{json, Value};
+use axum::Router;
+use serde_json::json;
 
-use super::auth::{caller, Caller};
-use super::SimState;
+use super::{error_collection, json_ok, not_authenticated, St};
+use crate::sim::auth::{caller, Caller};
+use crate::sim::SimState;
 
-type St = State<Arc<SimState>>;
-
-pub fn router(state: Arc<SimState>) -> Router {
+pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
         .route("/rest/api/3/serverInfo", get(server_info))
         .route("/rest/api/3/myself", get(myself))
         .route("/rest/api/3/mypermissions", get(my_permissions))
-        .fallback(not_found)
-        .with_state(state)
 }
-
-/// Jira's `ErrorCollection` body.
-pub fn error_collection(status: StatusCode, messages: &[&str]) -> Response {
-    (
-        status,
-        Json(json!({ "errorMessages": messages, "errors": {} })),
-    )
-        .into_response()
-}
-
-fn json_ok(body: Value, account_id: Option<&str>) -> Response {
-    let mut resp = Json(body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        "content-type",
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    if let Some(id) = account_id.and_then(|a| HeaderValue::from_str(a).ok()) {
-        h.insert("X-AAccountId", id);
-    }
-    resp
-}
-
-fn not_authenticated() -> Response {
-    error_collection(
-        StatusCode::UNAUTHORIZED,
-        &["You are not authenticated. Authentication required to perform this operation."],
-    )
-}
-
 async fn server_info(State(s): St, headers: HeaderMap) -> Response {
     // Anonymous access is allowed, but a rejected pair is still a 401.
     let who = match caller(&s, &headers) {
@@ -177,9 +144,3 @@ async fn my_permissions(
     json_ok(json!({ "permissions": out }), account)
 }
 
-async fn not_found() -> Response {
-    error_collection(
-        StatusCode::NOT_FOUND,
-        &["The requested resource could not be found."],
-    )
-}
