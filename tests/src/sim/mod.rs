@@ -152,7 +152,11 @@ pub async fn serve_with_media(
         None => TcpListener::bind("127.0.0.1:0").await?,
     };
     let media_addr = media.local_addr()?;
-    let s = state(config, format!("http://{addr}"), format!("http://{media_addr}"));
+    let s = state(
+        config,
+        format!("http://{addr}"),
+        format!("http://{media_addr}"),
+    );
     let media_app = media::router(s.media.clone());
     let media_task = tokio::spawn(async move {
         let _ = axum::serve(media, media_app).await;
@@ -188,5 +192,12 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
             eprintln!("jira-sim stopped: {e}");
         }
     });
-    Ok(RunningSim { addr, base_url, media_url, site, task, media_task })
+    Ok(RunningSim {
+        addr,
+        base_url,
+        media_url,
+        site,
+        task,
+        media_task,
+    })
 }

@@ -600,17 +600,22 @@ async fn boards(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> R
                 ),
             )
             .await?;
-            let sprints = section(
-                sink,
-                &format!("boards/{id}/sprints"),
-                client.collect(
-                    PageStyle::PageBean,
-                    &format!("{base}/sprint?state=future,active,closed"),
-                    50,
-                    "a board's sprints",
-                ),
-            )
-            .await?;
+            // Kanban boards have no sprints (Jira answers 400 for them).
+            let sprints = if b["type"].as_str().is_some_and(|t| t != "scrum") {
+                None
+            } else {
+                section(
+                    sink,
+                    &format!("boards/{id}/sprints"),
+                    client.collect(
+                        PageStyle::PageBean,
+                        &format!("{base}/sprint?state=future,active,closed"),
+                        50,
+                        "a board's sprints",
+                    ),
+                )
+                .await?
+            };
             let n = sprints.as_ref().map_or(0, |s| s.len() as u64);
             Ok::<_, crate::Error>((
                 id,

@@ -143,4 +143,3 @@ async fn my_permissions(
     };
     json_ok(json!({ "permissions": out }), account)
 }
-
