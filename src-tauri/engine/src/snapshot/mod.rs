@@ -40,6 +40,7 @@
 
 mod format;
 mod names;
+mod output;
 mod verify;
 mod writer;
 
@@ -51,6 +52,7 @@ pub use format::{
     COUNT_ATTACHMENTS, COUNT_ISSUES, FORMAT_VERSION, MANIFEST_PATH, TOOL_NAME,
 };
 pub use names::{sanitise_file_name, MAX_NAME_BYTES};
+pub use output::WriteProgress;
 pub use verify::{inspect, verify, VerifyReport};
 pub use writer::{Compression, SnapshotMeta, SnapshotWriter};
 

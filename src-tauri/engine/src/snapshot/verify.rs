@@ -71,7 +71,8 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
         if name == MANIFEST_PATH {
             continue; // read (and CRC-checked) above
         }
-        let Some(&(size, sha)) = expected.get(name.as_str()) else {
+        // Removing what was seen catches a duplicate name as "not listed" the second time.
+        let Some((size, sha)) = expected.remove(name.as_str()) else {
             return Err(corrupt(
                 path,
                 &format!("entry {name} is not listed in the manifest"),
@@ -108,17 +109,17 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
             attachments += 1;
         }
     }
-    if seen != manifest.entries.len() {
-        // The names in the file are unique (central directory), so something listed is missing.
-        let names: std::collections::HashSet<&str> = archive.file_names().collect();
-        let missing = manifest
-            .entries
-            .iter()
-            .find(|e| !names.contains(e.path.as_str()))
-            .map_or("?", |e| e.path.as_str());
+    if let Some(missing) = manifest
+        .entries
+        .iter()
+        .find(|e| expected.contains_key(e.path.as_str()))
+    {
         return Err(corrupt(
             path,
-            &format!("entry {missing} is listed in the manifest but missing from the file"),
+            &format!(
+                "entry {} is listed in the manifest but missing from the file",
+                missing.path
+            ),
         ));
     }
     for (key, found) in [(COUNT_ISSUES, issues), (COUNT_ATTACHMENTS, attachments)] {

@@ -2,10 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
@@ -18,6 +16,8 @@ use super::format::{
     COUNT_ATTACHMENTS, COUNT_ISSUES, FORMAT_VERSION, MANIFEST_PATH,
 };
 use super::names::check_entry_path;
+pub(crate) use super::output::Sink;
+use super::output::{sync_dir, Output, WriteProgress};
 use super::{io_error, verify, zip_error};
 use crate::{Error, ErrorKind, Result};
 
@@ -49,55 +49,7 @@ pub struct SnapshotMeta {
 
 /// Read-buffer size for streamed entries: large enough for throughput, small enough to be
 /// irrelevant for memory.
-const CHUNK: usize = 64 * 1024;
-
-/// The file under the ZIP writer. A trait so tests can inject failures (ENOSPC, corruption)
-/// between the ZIP writer and the disk.
-pub(crate) trait Sink: Write + Seek + Send {
-    fn sync_all(&mut self) -> io::Result<()>;
-    fn set_len(&mut self, len: u64) -> io::Result<()>;
-}
-
-impl Sink for File {
-    fn sync_all(&mut self) -> io::Result<()> {
-        File::sync_all(self)
-    }
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        File::set_len(self, len)
-    }
-}
-
-/// Buffers the many small header writes, tracks the file size for progress, and can be told to
-/// drop every write so that discarding an unfinished writer neither writes a central directory
-/// nor complains about a full disk.
-struct Output {
-    sink: BufWriter<Box<dyn Sink>>,
-    pos: u64,
-    len: Arc<AtomicU64>,
-    discard: Arc<AtomicBool>,
-}
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.discard.load(Ordering::Relaxed) {
-            return Ok(buf.len());
-        }
-        let n = self.sink.write(buf)?;
-        self.pos += n as u64;
-        self.len.fetch_max(self.pos, Ordering::Relaxed);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.sink.flush()
-    }
-}
-
-impl Seek for Output {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = self.sink.seek(to)?;
-        Ok(self.pos)
-    }
-}
+pub(super) const CHUNK: usize = 64 * 1024;
 
 /// The entry currently being written: its bytes are hashed and counted on their way in.
 struct OpenEntry {
@@ -129,8 +81,7 @@ pub struct SnapshotWriter {
     counts: BTreeMap<String, u64>,
     partial_sections: Vec<PartialSection>,
     deleted: Vec<DeletedItem>,
-    len: Arc<AtomicU64>,
-    discard: Arc<AtomicBool>,
+    progress: WriteProgress,
     broken: Option<ErrorKind>,
     /// Set once the verified file carries its final name; until then Drop cleans up.
     done: bool,
@@ -168,14 +119,8 @@ impl SnapshotWriter {
             .truncate(true)
             .open(&part_path)
             .map_err(|e| io_error(e, dir, "create the snapshot file"))?;
-        let len = Arc::new(AtomicU64::new(0));
-        let discard = Arc::new(AtomicBool::new(false));
-        let output = Output {
-            sink: BufWriter::with_capacity(CHUNK, wrap(file)),
-            pos: 0,
-            len: Arc::clone(&len),
-            discard: Arc::clone(&discard),
-        };
+        let output = Output::new(wrap(file));
+        let progress = output.progress();
         let mtime = zip_time(meta.started_at);
         let mut counts = BTreeMap::new();
         counts.insert(COUNT_ISSUES.to_owned(), 0);
@@ -193,8 +138,7 @@ impl SnapshotWriter {
             counts,
             partial_sections: Vec::new(),
             deleted: Vec::new(),
-            len,
-            discard,
+            progress,
             broken: None,
             done: false,
         })
@@ -202,7 +146,12 @@ impl SnapshotWriter {
 
     /// Bytes in the `.part` file so far (compressed), for progress events.
     pub fn bytes_written(&self) -> u64 {
-        self.len.load(Ordering::Relaxed)
+        self.progress.bytes_written()
+    }
+
+    /// A handle another thread can poll for [`Self::bytes_written`] while this one writes.
+    pub fn progress(&self) -> WriteProgress {
+        self.progress.clone()
     }
 
     /// The temporary file being written.
@@ -372,15 +321,11 @@ impl SnapshotWriter {
         self.write_zip(&json)?;
         let zip = self.zip.take().ok_or_else(closed)?;
         let dir = self.dir.clone();
-        let mut output = zip.finish().map_err(|e| zip_error(e, &dir))?;
+        let output = zip.finish().map_err(|e| zip_error(e, &dir))?;
         // An aborted attachment may have left bytes past the central directory.
-        let end = output.pos;
-        let io = |e| io_error(e, &dir, "finish the snapshot file");
-        output.sink.flush().map_err(io)?;
-        let file = output.sink.get_mut();
-        file.set_len(end).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(output);
+        output
+            .close()
+            .map_err(|e| io_error(e, &dir, "finish the snapshot file"))?;
 
         check(&self.part_path)?;
         fs::rename(&self.part_path, &self.final_path)
@@ -500,7 +445,7 @@ impl SnapshotWriter {
 
     /// Best effort: nothing that looks like a backup may remain.
     fn discard_part(&mut self) {
-        self.discard.store(true, Ordering::Relaxed);
+        self.progress.discard();
         drop(self.zip.take());
         match fs::remove_file(&self.part_path) {
             Ok(()) => {}
@@ -582,17 +527,6 @@ fn zip_time(at: DateTime<Utc>) -> zip::DateTime {
         at.second() as u8,
     )
     .unwrap_or_default()
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    // Windows cannot open a directory as a file; NTFS journals the rename itself.
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Writer tests that need to get between the ZIP writer and the disk (failure injection) or
 //! at its internals; the black-box format tests are in `tests/snapshot_format.rs`.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use chrono::TimeZone;
 use serde_json::json;
@@ -291,6 +291,15 @@ fn duplicates_interrupted_collections_and_derived_counts_are_bugs() {
     // Caller mistakes leave the writer usable.
     w.add_json("config/fields.json", &json!([])).unwrap();
     assert!(w.bytes_written() > 0);
+    let progress = w.progress();
+    let polled = std::thread::spawn(move || progress.bytes_written())
+        .join()
+        .unwrap();
+    assert_eq!(
+        polled,
+        w.bytes_written(),
+        "another thread sees the same progress"
+    );
     verify(&w.finish(finished()).unwrap()).unwrap();
 }
 
