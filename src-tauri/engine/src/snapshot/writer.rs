@@ -328,6 +328,15 @@ impl SnapshotWriter {
             .map_err(|e| io_error(e, &dir, "finish the snapshot file"))?;
 
         check(&self.part_path)?;
+        // rename() replaces silently: never clobber a backup that appeared since create().
+        if self.final_path.exists() {
+            return Err(Error::invalid_input(format!(
+                "A snapshot named {} appeared in {} while this one was written; it is never \
+                 overwritten.",
+                self.final_path.display(),
+                dir.display()
+            )));
+        }
         fs::rename(&self.part_path, &self.final_path)
             .map_err(|e| io_error(e, &dir, "rename the verified snapshot"))?;
         if let Err(e) = sync_dir(&dir) {
