@@ -71,6 +71,16 @@ export type ErrorKind =
 "SecretMissing" | 
 /**  The local catalog database failed or was written by a newer version. */
 "Catalog" | 
+/**
+ *  A snapshot file failed verification (checksum, size or manifest mismatch, truncated):
+ *  the backup must not be trusted and the run must not count as a success.
+ */
+"SnapshotCorrupt" | 
+/**
+ *  The disk (or quota) holding the snapshot is full: the user must free space or pick
+ *  another folder; retrying as-is cannot help.
+ */
+"StorageFull" | 
 /**  A bug or an unexpected local failure. */
 "Internal";
 

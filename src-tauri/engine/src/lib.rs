@@ -1,9 +1,9 @@
 //! # Backup Center engine
 //!
 //! Everything Backup Center does that is not a window: the Jira Cloud client ([`jira`]), the
-//! local catalog ([`catalog`]), the OS keychain ([`secrets`]) and the configured sites
-//! ([`sites`]). It never depends on tauri, so the desktop app, the headless CLI and the tests
-//! drive the same code.
+//! local catalog ([`catalog`]), the OS keychain ([`secrets`]), the configured sites
+//! ([`sites`]) and the snapshot files a backup produces ([`snapshot`]). It never depends on
+//! tauri, so the desktop app, the headless CLI and the tests drive the same code.
 //!
 //! Data flows one way: the caller (a Tauri command or the CLI) calls a use-case function in
 //! [`sites`], which validates input, reads secrets from a [`secrets::SecretStore`], talks to

@@ -17,6 +17,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::layout;
 use super::progress::{Phase, Tracker};
 use super::sink::SinkHandle;
 use super::walk::{get, properties, ProjectRef, WalkOptions};
@@ -169,8 +170,7 @@ async fn chunk_of_issues(
             }
         };
         let project = project_of.get(id.as_str()).copied().unwrap_or("unknown");
-        sink.json(format!("issues/{project}/{id}.json"), &doc)
-            .await?;
+        sink.json(layout::issue(project, &id), &doc).await?;
         totals.add(&counts);
         attachments.extend(atts);
     }

@@ -12,29 +12,9 @@ use super::issues::AttachmentRef;
 use super::progress::{Phase, Tracker};
 use super::sink::SinkHandle;
 use super::walk::{ProjectRef, WalkOptions};
+use super::{layout, sanitise_file_name};
 use crate::error::{ErrorKind, Result};
 use crate::jira::JiraClient;
-
-/// A file name from Jira made safe as the last part of an entry path: no separators, no
-/// control characters, no `.`/`..`, bounded length (the original name stays in the JSON).
-pub fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '/' | '\\' | ':') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim().trim_start_matches('.');
-    let mut out: String = trimmed.chars().take(120).collect();
-    if out.is_empty() {
-        out = "file".into();
-    }
-    out
-}
 
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
@@ -77,12 +57,8 @@ pub async fn walk(
                 .await
             {
                 Ok(_) => {
-                    let entry = format!(
-                        "attachments/{}/{}/{}",
-                        a.issue_id,
-                        a.id,
-                        safe_name(&a.filename)
-                    );
+                    let entry =
+                        layout::attachment(&a.issue_id, &a.id, &sanitise_file_name(&a.filename));
                     sink.file(entry, tmp).await?;
                     sink.count("attachments", 1).await?;
                     sink.count("attachmentBytes", a.size).await?;
@@ -118,7 +94,7 @@ pub async fn walk(
             client
                 .download(&path, &tmp, "a project avatar", &on_bytes)
                 .await?;
-            sink.file(format!("avatars/project/{id}.png"), tmp).await?;
+            sink.file(layout::avatar("project", id, "png"), tmp).await?;
             sink.count("projectAvatars", 1).await
         })
         .buffer_unordered(opts.fan_out.max(1))
@@ -133,14 +109,18 @@ pub async fn walk(
                 .await
             {
                 Ok(_) => {
-                    sink.file(format!("avatars/users/{i:06}.png"), tmp).await?;
+                    sink.file(layout::avatar("user", &format!("{i:06}"), "png"), tmp)
+                        .await?;
                     sink.count("userAvatars", 1).await
                 }
                 // A missing avatar is not worth failing a backup for; say so in the manifest.
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
-                    sink.partial(&format!("avatars/users/{i:06}"), e.message())
-                        .await
+                    sink.partial(
+                        &layout::avatar("user", &format!("{i:06}"), "png"),
+                        e.message(),
+                    )
+                    .await
                 }
             }
         })
@@ -148,20 +128,4 @@ pub async fn walk(
         .try_collect::<Vec<()>>()
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_name;
-
-    #[test]
-    fn names_are_made_safe() {
-        assert_eq!(safe_name("report.pdf"), "report.pdf");
-        assert_eq!(safe_name("../../etc/passwd"), "_.._etc_passwd");
-        assert_eq!(safe_name("a\\b/c:d\u{7}"), "a_b_c_d_");
-        assert_eq!(safe_name(".."), "file");
-        assert_eq!(safe_name("  "), "file");
-        assert_eq!(safe_name("日本語 ファイル.txt"), "日本語 ファイル.txt");
-        assert_eq!(safe_name(&"x".repeat(500)).chars().count(), 120);
-    }
 }

@@ -15,27 +15,10 @@ use super::issues;
 use super::media;
 use super::progress::{Phase, Tracker};
 use super::sink::SinkHandle;
+use super::{layout, SnapshotKind};
 use crate::error::{ErrorKind, Result};
 use crate::jira::paging::PageStyle;
 use crate::jira::JiraClient;
-
-/// Basic: everything but binary content. Extended adds attachments and avatars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub enum SnapshotKind {
-    Basic,
-    Extended,
-}
-
-impl SnapshotKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SnapshotKind::Basic => "basic",
-            SnapshotKind::Extended => "extended",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
@@ -96,14 +79,14 @@ pub async fn walk(
 ) -> Result<WalkOutcome> {
     tracker.start(Phase::Site, None);
     let server_info = get(client, "/rest/api/3/serverInfo", "the server information").await?;
-    sink.json("site/serverInfo.json", &server_info).await?;
+    sink.json(layout::SERVER_INFO, &server_info).await?;
     let myself = get(
         client,
         "/rest/api/3/myself?expand=groups,applicationRoles",
         "your user profile",
     )
     .await?;
-    sink.json("site/myself.json", &myself).await?;
+    sink.json(layout::MYSELF, &myself).await?;
     let perms = get(
         client,
         "/rest/api/3/mypermissions?permissions=ADMINISTER",
@@ -184,7 +167,7 @@ async fn users(
     if got.is_none() {
         return Ok(avatars);
     }
-    sink.begin_jsonl("users/users.jsonl").await?;
+    sink.begin_jsonl(layout::USERS).await?;
     let mut n = 0;
     for page in pages {
         for u in page {
@@ -216,7 +199,11 @@ async fn groups(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> R
     else {
         return Ok(());
     };
-    sink.json("groups/groups.json", &groups).await?;
+    sink.begin_jsonl(layout::GROUPS).await?;
+    for g in &groups {
+        sink.line(g).await?;
+    }
+    sink.end_jsonl().await?;
     sink.count("groups", groups.len() as u64).await?;
     let members: Vec<(String, Vec<Value>)> =
         stream::iter(groups.iter().filter_map(|g| g["groupId"].as_str()))
@@ -234,7 +221,7 @@ async fn groups(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> R
     let mut n = 0;
     for (id, m) in members {
         n += m.len() as u64;
-        sink.json(format!("groups/members/{id}.json"), &m).await?;
+        sink.json(layout::group_members(&id), &m).await?;
     }
     sink.count("groupMemberships", n).await
 }
@@ -321,8 +308,7 @@ async fn project(client: &JiraClient, sink: &SinkHandle, p: Value) -> Result<Pro
         "properties": properties,
         "avatars": avatars,
     });
-    sink.json(format!("projects/{id}/project.json"), &doc)
-        .await?;
+    sink.json(layout::project_doc(&id, "project"), &doc).await?;
     Ok(ProjectRef {
         id,
         key,
@@ -460,7 +446,7 @@ async fn configuration(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandl
             if name == "fields" {
                 fields = Some(v.clone());
             }
-            sink.json(format!("config/{name}.json"), &v).await?;
+            sink.json(layout::config(name), &v).await?;
         }
     }
     // Custom fields carry contexts, and contexts carry options.
@@ -484,7 +470,8 @@ async fn configuration(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandl
         .try_collect()
         .await?;
     for (id, doc) in docs.into_iter().flatten() {
-        sink.json(format!("config/fields/{id}.json"), &doc).await?;
+        sink.json(layout::config(&format!("fields/{id}")), &doc)
+            .await?;
     }
     Ok(())
 }
@@ -529,7 +516,11 @@ async fn filters_and_dashboards(
     .await?;
     if let Some(f) = filters {
         sink.count("filters", f.len() as u64).await?;
-        sink.json("filters/filters.json", &f).await?;
+        sink.begin_jsonl(layout::FILTERS).await?;
+        for filter in &f {
+            sink.line(filter).await?;
+        }
+        sink.end_jsonl().await?;
     }
     let dashboards = section(
         sink,
@@ -560,10 +551,11 @@ async fn filters_and_dashboards(
         .buffer_unordered(opts.fan_out)
         .try_collect()
         .await?;
-    for (id, doc) in docs {
-        sink.json(format!("dashboards/{id}.json"), &doc).await?;
+    sink.begin_jsonl(layout::DASHBOARDS).await?;
+    for (_, doc) in docs {
+        sink.line(&doc).await?;
     }
-    Ok(())
+    sink.end_jsonl().await
 }
 
 async fn boards(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> Result<()> {
@@ -629,7 +621,7 @@ async fn boards(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> R
     let mut sprints = 0;
     for (id, doc, n) in docs {
         sprints += n;
-        sink.json(format!("boards/{id}.json"), &doc).await?;
+        sink.json(layout::board_doc(&id, "board"), &doc).await?;
     }
     sink.count("sprints", sprints).await
 }
