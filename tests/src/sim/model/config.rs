@@ -119,7 +119,7 @@ impl Site {
         let (id, name, cat) = STATUSES[s];
         let cat = match cat { "new" => "TODO", "done" => "DONE", _ => "IN_PROGRESS" };
         json!({"id": id.to_string(), "name": name, "statusCategory": cat, "description": "",
-            "scope": {"type": "GLOBAL"}, "usages": []})
+            "scope": {"type": "GLOBAL"}})
     }
 
     pub fn priority_json(&self, p: usize) -> Value {
@@ -132,7 +132,7 @@ impl Site {
     pub fn resolution_json(&self, r: usize) -> Value {
         let (id, name) = RESOLUTIONS[r];
         json!({"self": url(self, &format!("resolution/{id}")), "id": id.to_string(), "name": name,
-            "description": format!("Resolved: {name}"), "isDefault": r == 0})
+            "description": format!("Resolved: {name}")})
     }
 
     pub fn link_type_json(&self, l: usize) -> Value {
@@ -189,7 +189,7 @@ impl Site {
         ["Default Screen", "Resolve Issue Screen", "Workflow Screen", "Bug Screen", "Story Screen", "Épica pantalla"]
             .iter()
             .enumerate()
-            .map(|(i, n)| json!({"id": 10000 + i, "name": n, "description": "", "scope": {"type": "GLOBAL"}}))
+            .map(|(i, n)| json!({"id": 10000 + i, "name": n, "description": ""}))
             .collect()
     }
 

@@ -180,7 +180,7 @@ async fn bulk_issues(State(s): St, h: HeaderMap, Json(b): Json<BulkBody>) -> Res
         .into_iter()
         .map(|i| select_fields(s.site.issue_bean(i, Some(ctx.index), expand.as_deref()), &fields))
         .collect();
-    ctx.ok(json!({"expand": "schema,names", "issues": issues, "issueErrors": errors}))
+    ctx.ok(json!({"issues": issues, "issueErrors": errors}))
 }
 
 #[derive(Debug, Deserialize)]
