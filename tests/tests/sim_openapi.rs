@@ -23,8 +23,14 @@ use sim_common::{start, Client};
 ///   ("The column position of the gadget.") instead of `column`/`row`.
 const SPEC_DEFECTS: &[(&str, &str)] = &[
     ("/rest/api/3/fieldconfiguration", "('id'"),
-    ("/rest/api/3/dashboard/{dashboardId}/gadget", "position of the gadget"),
-    ("/rest/api/3/dashboard/{dashboardId}/gadget", "('column', 'row' were unexpected)"),
+    (
+        "/rest/api/3/dashboard/{dashboardId}/gadget",
+        "position of the gadget",
+    ),
+    (
+        "/rest/api/3/dashboard/{dashboardId}/gadget",
+        "('column', 'row' were unexpected)",
+    ),
 ];
 
 fn openapi_dir() -> PathBuf {
@@ -66,14 +72,25 @@ impl Spec {
         let text = std::fs::read_to_string(openapi_dir().join(file)).ok()?;
         let mut doc: Value = serde_json::from_str(&text).expect("OpenAPI document is JSON");
         adapt(&mut doc);
-        Some(Spec { components: doc["components"].take(), paths: doc["paths"].take() })
+        Some(Spec {
+            components: doc["components"].take(),
+            paths: doc["paths"].take(),
+        })
     }
 
     /// The JSON response schema for `status` of `method path`.
     fn schema(&self, method: &str, path: &str, status: u16) -> Option<Value> {
         let op = &self.paths[path][method];
-        assert!(op.is_object(), "{method} {path} is not in the OpenAPI document");
-        op["responses"][status.to_string()]["content"].as_object()?.values().next()?.get("schema").cloned()
+        assert!(
+            op.is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+        op["responses"][status.to_string()]["content"]
+            .as_object()?
+            .values()
+            .next()?
+            .get("schema")
+            .cloned()
     }
 
     fn errors(&self, schema: Value, instance: &Value) -> Vec<String> {
@@ -86,14 +103,25 @@ impl Spec {
             .should_validate_formats(false)
             .build(&Value::Object(root))
             .expect("the schema compiles");
-        validator.iter_errors(instance).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+        validator
+            .iter_errors(instance)
+            .take(5)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
     }
 }
 
 #[tokio::test]
 async fn every_served_endpoint_matches_the_openapi_schema() {
-    let (Some(platform), Some(software)) = (Spec::load("jira-platform-v3.json"), Spec::load("jira-software.json")) else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "OpenAPI documents missing in {:?}", openapi_dir());
+    let (Some(platform), Some(software)) = (
+        Spec::load("jira-platform-v3.json"),
+        Spec::load("jira-software.json"),
+    ) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "OpenAPI documents missing in {:?}",
+            openapi_dir()
+        );
         eprintln!("skipping: no OpenAPI documents in {:?}", openapi_dir());
         return;
     };
@@ -150,54 +178,125 @@ async fn every_served_endpoint_matches_the_openapi_schema() {
     ];
     let mut failures = vec![];
     let mut unschematized = vec![];
-    let mut check = |spec: &Spec, method: &str, template: &str, status: u16, body: &Value| {
-        match spec.schema(method, template, status) {
+    let mut check =
+        |spec: &Spec, method: &str, template: &str, status: u16, body: &Value| match spec
+            .schema(method, template, status)
+        {
             Some(schema) => {
                 for e in spec.errors(schema, body) {
-                    if SPEC_DEFECTS.iter().any(|(t, m)| t == &template && e.contains(m)) {
+                    if SPEC_DEFECTS
+                        .iter()
+                        .any(|(t, m)| t == &template && e.contains(m))
+                    {
                         continue;
                     }
                     failures.push(format!("{method} {template}: {e}"));
                 }
             }
             None => unschematized.push(format!("{method} {template}")),
-        }
-    };
+        };
     for (template, path) in &gets {
         let body = c.get(path, 200).await;
-        let spec = if template.starts_with("/rest/agile") { &software } else { &platform };
+        let spec = if template.starts_with("/rest/agile") {
+            &software
+        } else {
+            &platform
+        };
         check(spec, "get", template, 200, &body);
     }
     // Issues with the most going on: heavy ones, sub-tasks, links, attachments.
     let some: Vec<String> = (10_000..10_050).map(|i| i.to_string()).collect();
-    let issue_ids: Vec<&String> = some.iter().filter(|id| {
-        let f = &s.site.issue_json(id).unwrap()["fields"];
-        !f["remotelink"].is_null() || !f["issuelinks"].as_array().unwrap().is_empty() || f.get("parent").is_some()
-    }).collect();
+    let issue_ids: Vec<&String> = some
+        .iter()
+        .filter(|id| {
+            let f = &s.site.issue_json(id).unwrap()["fields"];
+            !f["remotelink"].is_null()
+                || !f["issuelinks"].as_array().unwrap().is_empty()
+                || f.get("parent").is_some()
+        })
+        .collect();
     for id in issue_ids.iter().take(5) {
-        let rl = c.get(&format!("/rest/api/3/issue/{id}/remotelink"), 200).await;
-        check(&platform, "get", "/rest/api/3/issue/{issueIdOrKey}/remotelink", 200, &rl);
-        let props = c.get(&format!("/rest/api/3/issue/{id}/properties"), 200).await;
-        check(&platform, "get", "/rest/api/3/issue/{issueIdOrKey}/properties", 200, &props);
+        let rl = c
+            .get(&format!("/rest/api/3/issue/{id}/remotelink"), 200)
+            .await;
+        check(
+            &platform,
+            "get",
+            "/rest/api/3/issue/{issueIdOrKey}/remotelink",
+            200,
+            &rl,
+        );
+        let props = c
+            .get(&format!("/rest/api/3/issue/{id}/properties"), 200)
+            .await;
+        check(
+            &platform,
+            "get",
+            "/rest/api/3/issue/{issueIdOrKey}/properties",
+            200,
+            &props,
+        );
         if let Some(k) = props["keys"][0]["key"].as_str() {
-            let p = c.get(&format!("/rest/api/3/issue/{id}/properties/{k}"), 200).await;
-            check(&platform, "get", "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}", 200, &p);
+            let p = c
+                .get(&format!("/rest/api/3/issue/{id}/properties/{k}"), 200)
+                .await;
+            check(
+                &platform,
+                "get",
+                "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}",
+                200,
+                &p,
+            );
         }
     }
     let body = json!({"issueIdsOrKeys": some.iter().take(100).collect::<Vec<_>>(), "fields": ["*all"], "expand": ["changelog"]});
     let r = c.post("/rest/api/3/issue/bulkfetch", &body, 200).await;
     check(&platform, "post", "/rest/api/3/issue/bulkfetch", 200, &r);
-    let r = c.post("/rest/api/3/issue/bulkfetch", &json!({"issueIdsOrKeys": ["10000", "99999"]}), 200).await;
+    let r = c
+        .post(
+            "/rest/api/3/issue/bulkfetch",
+            &json!({"issueIdsOrKeys": ["10000", "99999"]}),
+            200,
+        )
+        .await;
     check(&platform, "post", "/rest/api/3/issue/bulkfetch", 200, &r);
-    let r = c.post("/rest/api/3/search/jql", &json!({"jql": "project = ALPH", "maxResults": 5}), 200).await;
+    let r = c
+        .post(
+            "/rest/api/3/search/jql",
+            &json!({"jql": "project = ALPH", "maxResults": 5}),
+            200,
+        )
+        .await;
     check(&platform, "post", "/rest/api/3/search/jql", 200, &r);
-    let r = c.post("/rest/api/3/changelog/bulkfetch", &json!({"issueIdsOrKeys": some, "maxResults": 50}), 200).await;
-    check(&platform, "post", "/rest/api/3/changelog/bulkfetch", 200, &r);
+    let r = c
+        .post(
+            "/rest/api/3/changelog/bulkfetch",
+            &json!({"issueIdsOrKeys": some, "maxResults": 50}),
+            200,
+        )
+        .await;
+    check(
+        &platform,
+        "post",
+        "/rest/api/3/changelog/bulkfetch",
+        200,
+        &r,
+    );
     // Error bodies.
-    let e = c.post("/rest/api/3/search/jql", &json!({"jql": ""}), 400).await;
+    let e = c
+        .post("/rest/api/3/search/jql", &json!({"jql": ""}), 400)
+        .await;
     check(&platform, "post", "/rest/api/3/search/jql", 400, &e);
     let e = Client::user(&s).get("/rest/api/3/screens", 403).await;
     check(&platform, "get", "/rest/api/3/screens", 403, &e);
-    eprintln!("validated {} answers; no JSON schema in the documents for: {unschematized:?}", gets.len() + 12);
-    assert!(failures.is_empty(), "{} schema violations:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "validated {} answers; no JSON schema in the documents for: {unschematized:?}",
+        gets.len() + 12
+    );
+    assert!(
+        failures.is_empty(),
+        "{} schema violations:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

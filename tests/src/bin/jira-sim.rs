@@ -15,7 +15,9 @@ fn usage() -> ! {
 }
 
 fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>) -> T {
-    args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage())
+    args.next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| usage())
 }
 
 async fn bind(port: u16) -> tokio::net::TcpListener {
@@ -54,18 +56,27 @@ async fn main() {
     }
     let listener = bind(port).await;
     let media = bind(media_port).await;
-    let addr = listener.local_addr().expect("bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
     let media_addr = media.local_addr().expect("bound listener has an address");
     println!("jira-sim listening on http://{addr}");
     println!("media origin on http://{media_addr}");
-    println!("site: seed {} size {:?}; control API under http://{addr}/_sim/", config.seed, config.size);
+    println!(
+        "site: seed {} size {:?}; control API under http://{addr}/_sim/",
+        config.seed, config.size
+    );
     for u in &config.users {
         println!(
             "  {} / {}  ({}{})",
             u.email,
             u.token,
             if u.admin { "Jira admin" } else { "not admin" },
-            if u.jira_access { "" } else { ", no Jira access" }
+            if u.jira_access {
+                ""
+            } else {
+                ", no Jira access"
+            }
         );
     }
     if let Err(e) = sim::serve_with_media(listener, Some(media), config).await {

@@ -53,7 +53,9 @@ async fn counts(State(s): St) -> Json<Value> {
 }
 
 fn issue(s: &SimState, id: &str) -> Result<u64, Response> {
-    s.site.live(id).ok_or_else(|| (StatusCode::NOT_FOUND, "no such issue").into_response())
+    s.site
+        .live(id)
+        .ok_or_else(|| (StatusCode::NOT_FOUND, "no such issue").into_response())
 }
 
 #[derive(Deserialize)]
@@ -70,10 +72,16 @@ async fn add_issue(State(s): St, Json(b): Json<NewIssue>) -> Response {
     let index = {
         let mut o = s.site.overlay();
         let number = generated + 1 + o.added.iter().filter(|a| a.project == p).count() as u64;
-        o.added.push(AddedIssue { project: p, number, summary: b.summary, created: now() });
+        o.added.push(AddedIssue {
+            project: p,
+            number,
+            summary: b.summary,
+            created: now(),
+        });
         s.site.dims.issues + o.added.len() as u64 - 1
     };
-    Json(json!({"id": (super::model::ID0 + index).to_string(), "key": s.site.issue_key(index)})).into_response()
+    Json(json!({"id": (super::model::ID0 + index).to_string(), "key": s.site.issue_key(index)}))
+        .into_response()
 }
 
 async fn delete_issue(State(s): St, Path(id): Path<String>) -> Response {
@@ -113,7 +121,11 @@ async fn add_comment(State(s): St, Path(id): Path<String>, Json(b): Json<NewComm
         Ok(i) => {
             let mut o = s.site.overlay();
             let cid = o.allocate_id();
-            o.comments.entry(i).or_default().push(AddedComment { id: cid, text: b.text, created: now() });
+            o.comments.entry(i).or_default().push(AddedComment {
+                id: cid,
+                text: b.text,
+                created: now(),
+            });
             o.updated.insert(i, now());
             Json(json!({"id": cid.to_string()})).into_response()
         }
@@ -128,7 +140,11 @@ struct NewAttachment {
     content: String,
 }
 
-async fn add_attachment(State(s): St, Path(id): Path<String>, Json(b): Json<NewAttachment>) -> Response {
+async fn add_attachment(
+    State(s): St,
+    Path(id): Path<String>,
+    Json(b): Json<NewAttachment>,
+) -> Response {
     match issue(&s, &id) {
         Ok(i) => {
             let mut o = s.site.overlay();

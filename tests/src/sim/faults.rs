@@ -35,7 +35,11 @@ pub const VANISHING_ISSUE: u64 = 2;
 pub fn decide(seed: u64, n: u64, f: &Faults) -> (Option<StatusCode>, bool) {
     let mut r = Rng::derive(seed, "fault", n);
     let fail = r.chance(f.fail_rate) && f.fail_rate > 0.0;
-    let status = [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::BAD_GATEWAY, StatusCode::SERVICE_UNAVAILABLE][r.below(3) as usize];
+    let status = [
+        StatusCode::INTERNAL_SERVER_ERROR,
+        StatusCode::BAD_GATEWAY,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ][r.below(3) as usize];
     let reset = f.reset_rate > 0.0 && r.chance(f.reset_rate);
     (fail.then_some(status), reset)
 }
@@ -50,12 +54,17 @@ pub async fn layer(State(s): State<Arc<SimState>>, req: Request, next: Next) -> 
     if let Some(status) = fail {
         let mut resp = error_collection(status, &["Simulated server error: please retry."]);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert("Retry-After", HeaderValue::from_static("1"));
+            resp.headers_mut()
+                .insert("Retry-After", HeaderValue::from_static("1"));
         }
         return resp;
     }
     let resp = next.run(req).await;
-    if reset { cut(resp) } else { resp }
+    if reset {
+        cut(resp)
+    } else {
+        resp
+    }
 }
 
 /// Sends about half the body, then fails the stream so the connection is dropped.
@@ -72,28 +81,42 @@ pub fn cut(resp: Response) -> Response {
         parts.headers.insert("content-length", v);
     }
     let limit = size.div_ceil(2);
-    enum St { Sending(u64), Failing, Done }
+    enum St {
+        Sending(u64),
+        Failing,
+        Done,
+    }
     let data = body.into_data_stream();
-    let stream = futures_util::stream::unfold((data, St::Sending(0)), move |(mut data, st)| async move {
-        match st {
-            St::Done => None,
-            St::Failing => {
-                // Let the head and the partial body reach the client before the reset.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                Some((Err(std::io::Error::other("simulated connection reset")), (data, St::Done)))
+    let stream =
+        futures_util::stream::unfold((data, St::Sending(0)), move |(mut data, st)| async move {
+            match st {
+                St::Done => None,
+                St::Failing => {
+                    // Let the head and the partial body reach the client before the reset.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Some((
+                        Err(std::io::Error::other("simulated connection reset")),
+                        (data, St::Done),
+                    ))
+                }
+                St::Sending(sent) => match data.next().await {
+                    Some(Ok(chunk)) if sent + (chunk.len() as u64) < limit => {
+                        let n = chunk.len() as u64;
+                        Some((
+                            Ok::<Bytes, std::io::Error>(chunk),
+                            (data, St::Sending(sent + n)),
+                        ))
+                    }
+                    Some(Ok(chunk)) => {
+                        let keep = (limit - sent) as usize;
+                        Some((Ok(chunk.slice(..keep)), (data, St::Failing)))
+                    }
+                    _ => Some((
+                        Err(std::io::Error::other("simulated connection reset")),
+                        (data, St::Done),
+                    )),
+                },
             }
-            St::Sending(sent) => match data.next().await {
-                Some(Ok(chunk)) if sent + (chunk.len() as u64) < limit => {
-                    let n = chunk.len() as u64;
-                    Some((Ok::<Bytes, std::io::Error>(chunk), (data, St::Sending(sent + n))))
-                }
-                Some(Ok(chunk)) => {
-                    let keep = (limit - sent) as usize;
-                    Some((Ok(chunk.slice(..keep)), (data, St::Failing)))
-                }
-                _ => Some((Err(std::io::Error::other("simulated connection reset")), (data, St::Done))),
-            },
-        }
-    });
+        });
     Response::from_parts(parts, Body::from_stream(stream))
 }

@@ -34,20 +34,36 @@ pub struct MediaState {
 
 impl MediaState {
     pub fn new(site: Arc<Site>, faults: Faults) -> Self {
-        let key = (0..4).flat_map(|k| hash(site.seed, "media-key", k).to_le_bytes()).collect();
-        MediaState { site, key, faults, requests: AtomicU64::new(0), with_authorization: AtomicU64::new(0) }
+        let key = (0..4)
+            .flat_map(|k| hash(site.seed, "media-key", k).to_le_bytes())
+            .collect();
+        MediaState {
+            site,
+            key,
+            faults,
+            requests: AtomicU64::new(0),
+            with_authorization: AtomicU64::new(0),
+        }
     }
 
     fn sign(&self, id: u64, exp: i64) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(format!("{id}:{exp}").as_bytes());
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A signed URL for attachment `id`, valid for ten minutes.
     pub fn signed_url(&self, id: u64) -> String {
         let exp = chrono::Utc::now().timestamp() + URL_LIFETIME_SECS;
-        format!("{}/file/{id}/binary?exp={exp}&token={}", self.site.media_url, self.sign(id, exp))
+        format!(
+            "{}/file/{id}/binary?exp={exp}&token={}",
+            self.site.media_url,
+            self.sign(id, exp)
+        )
     }
 
     pub fn reset_counts(&self) {
@@ -70,12 +86,16 @@ async fn record(State(m): State<Arc<MediaState>>, req: Request, next: Next) -> R
         m.with_authorization.fetch_add(1, Ordering::Relaxed);
     }
     let n = m.requests.load(Ordering::Relaxed);
-    let (fail, reset) = faults::decide(m.site.seed ^ 0x6d65_6469_61, n, &m.faults);
+    let (fail, reset) = faults::decide(m.site.seed ^ 0x006d_6564_6961, n, &m.faults);
     if let Some(status) = fail {
         return status.into_response();
     }
     let resp = next.run(req).await;
-    if reset { faults::cut(resp) } else { resp }
+    if reset {
+        faults::cut(resp)
+    } else {
+        resp
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -84,7 +104,12 @@ struct Signed {
     token: Option<String>,
 }
 
-async fn file(State(m): State<Arc<MediaState>>, Path(id): Path<u64>, Query(q): Query<Signed>, headers: HeaderMap) -> Response {
+async fn file(
+    State(m): State<Arc<MediaState>>,
+    Path(id): Path<u64>,
+    Query(q): Query<Signed>,
+    headers: HeaderMap,
+) -> Response {
     let (Some(exp), Some(token)) = (q.exp, q.token) else {
         return (StatusCode::UNAUTHORIZED, "missing signature").into_response();
     };
@@ -103,7 +128,8 @@ async fn user_avatar(State(m): State<Arc<MediaState>>, Path(name): Path<String>)
 
 pub fn png(bytes: Vec<u8>) -> Response {
     let mut resp = bytes.into_response();
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("image/png"));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("image/png"));
     resp
 }
 
@@ -120,7 +146,11 @@ pub fn content_response(site: Arc<Site>, a: AttachmentMeta, headers: &HeaderMap)
             let (Ok(from), to) = (from.trim().parse::<u64>(), to.trim()) else {
                 return (StatusCode::BAD_REQUEST, "malformed Range").into_response();
             };
-            let to = if to.is_empty() { Ok(size.saturating_sub(1)) } else { to.parse::<u64>() };
+            let to = if to.is_empty() {
+                Ok(size.saturating_sub(1))
+            } else {
+                to.parse::<u64>()
+            };
             let Ok(to) = to else {
                 return (StatusCode::BAD_REQUEST, "malformed Range").into_response();
             };
@@ -158,7 +188,11 @@ pub fn content_response(site: Arc<Site>, a: AttachmentMeta, headers: &HeaderMap)
     set(h, "accept-ranges", "bytes".into());
     if partial {
         *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-        set(resp.headers_mut(), "content-range", format!("bytes {start}-{}/{size}", end - 1));
+        set(
+            resp.headers_mut(),
+            "content-range",
+            format!("bytes {start}-{}/{size}", end - 1),
+        );
     }
     resp
 }

@@ -4,6 +4,10 @@
 //! rate limit ([`ratelimit`]), injectable faults ([`faults`]) and a test-only control API
 //! ([`control`]). See README.md beside this file.
 
+// Handlers return the ready-made error `Response` through `Result`; boxing it would only add
+// noise to a test server.
+#![allow(clippy::result_large_err)]
+
 mod auth;
 mod control;
 mod faults;
@@ -152,7 +156,11 @@ pub async fn serve_with_media(
         None => TcpListener::bind("127.0.0.1:0").await?,
     };
     let media_addr = media.local_addr()?;
-    let s = state(config, format!("http://{addr}"), format!("http://{media_addr}"));
+    let s = state(
+        config,
+        format!("http://{addr}"),
+        format!("http://{media_addr}"),
+    );
     let media_app = media::router(s.media.clone());
     let media_task = tokio::spawn(async move {
         let _ = axum::serve(media, media_app).await;
@@ -188,5 +196,12 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
             eprintln!("jira-sim stopped: {e}");
         }
     });
-    Ok(RunningSim { addr, base_url, media_url, site, task, media_task })
+    Ok(RunningSim {
+        addr,
+        base_url,
+        media_url,
+        site,
+        task,
+        media_task,
+    })
 }

@@ -20,7 +20,10 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn new(rate: u32) -> Self {
-        Bucket { rate: rate.max(1), state: Mutex::new((rate.max(1) as f64, Instant::now())) }
+        Bucket {
+            rate: rate.max(1),
+            state: Mutex::new((rate.max(1) as f64, Instant::now())),
+        }
     }
 
     /// Takes a token: the tokens left, or the seconds until one is available.
@@ -62,14 +65,19 @@ pub async fn layer(State(s): State<Arc<SimState>>, req: Request, next: Next) -> 
         }
         Err(wait) => {
             let secs = wait.ceil().max(1.0) as i64;
-            let mut resp = error_collection(StatusCode::TOO_MANY_REQUESTS, &["Rate limit exceeded."]);
+            let mut resp =
+                error_collection(StatusCode::TOO_MANY_REQUESTS, &["Rate limit exceeded."]);
             let h = resp.headers_mut();
             set(h, "Retry-After", secs.to_string());
             set(h, "RateLimit-Reason", "jira-burst-based".into());
             set(h, "X-RateLimit-Limit", bucket.rate.to_string());
             set(h, "X-RateLimit-Remaining", "0".into());
             let reset = chrono::Utc::now() + chrono::Duration::seconds(secs);
-            set(h, "X-RateLimit-Reset", reset.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            set(
+                h,
+                "X-RateLimit-Reset",
+                reset.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            );
             resp
         }
     }

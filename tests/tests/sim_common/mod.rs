@@ -25,7 +25,12 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Client { http, base: s.base_url.clone(), email: email.into(), token: token.into() }
+        Client {
+            http,
+            base: s.base_url.clone(),
+            email: email.into(),
+            token: token.into(),
+        }
     }
 
     pub async fn get_raw(&self, path: &str) -> reqwest::Response {
@@ -62,7 +67,13 @@ impl Client {
 }
 
 pub async fn start(seed: u64, size: Size) -> RunningSim {
-    sim::start(SimConfig { seed, size, ..SimConfig::default() }).await.unwrap()
+    sim::start(SimConfig {
+        seed,
+        size,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
 }
 
 /// Walks a page-bean endpoint (`path` already has a `?`), checking the bean's signals.
@@ -70,9 +81,15 @@ pub async fn walk_page_bean(c: &Client, path: &str, max: u64, with_total: bool) 
     let mut out = vec![];
     let mut start = 0;
     loop {
-        let page = c.get(&format!("{path}&startAt={start}&maxResults={max}"), 200).await;
+        let page = c
+            .get(&format!("{path}&startAt={start}&maxResults={max}"), 200)
+            .await;
         assert_eq!(page["startAt"], start, "{path}");
-        assert_eq!(page.get("total").is_some(), with_total, "{path}: total present?");
+        assert_eq!(
+            page.get("total").is_some(),
+            with_total,
+            "{path}: total present?"
+        );
         let values = page["values"].as_array().unwrap().clone();
         assert!(values.len() as u64 <= max);
         start += values.len() as u64;
@@ -81,7 +98,10 @@ pub async fn walk_page_bean(c: &Client, path: &str, max: u64, with_total: bool) 
             break;
         }
         if !path.starts_with("/rest/agile") {
-            assert!(page["nextPage"].is_string(), "{path}: nextPage on a page that is not the last");
+            assert!(
+                page["nextPage"].is_string(),
+                "{path}: nextPage on a page that is not the last"
+            );
         }
     }
     out
@@ -93,5 +113,7 @@ pub fn ids(v: &[Value]) -> Vec<String> {
 
 /// Replaces the simulator's origins, so two simulators' answers can be compared.
 pub fn normalized(s: &RunningSim, v: &Value) -> String {
-    v.to_string().replace(&s.base_url, "BASE").replace(&s.media_url, "MEDIA")
+    v.to_string()
+        .replace(&s.base_url, "BASE")
+        .replace(&s.media_url, "MEDIA")
 }

@@ -52,7 +52,11 @@ impl Site {
     /// Owner of generated attachment `j`: the first few on issue 0, the rest spread evenly.
     fn attachment_owner(&self, j: u64) -> u64 {
         let (a, n) = (self.dims.attachments, self.dims.issues);
-        if j < SPECIAL { 0 } else { (j - SPECIAL) * n / (a - SPECIAL) }
+        if j < SPECIAL {
+            0
+        } else {
+            (j - SPECIAL) * n / (a - SPECIAL)
+        }
     }
 
     /// Generated attachment indexes of issue `i` (inverse of `attachment_owner`).
@@ -74,8 +78,13 @@ impl Site {
             0 => ("empty file.txt".to_string(), 0),
             1 => ("big dump.bin".to_string(), self.dims.big_attachment),
             2 | 3 => ("report.pdf".to_string(), 1000 + j),
-            _ if j % 97 == 50 => (format!("{}.log", "very-long-name-".repeat(14)), r.below(2 * mean)),
-            _ if j == self.dims.attachments / 2 && self.dims.attachments > 50 => ("second big.bin".into(), self.dims.big_attachment / 2),
+            _ if j % 97 == 50 => (
+                format!("{}.log", "very-long-name-".repeat(14)),
+                r.below(2 * mean),
+            ),
+            _ if j == self.dims.attachments / 2 && self.dims.attachments > 50 => {
+                ("second big.bin".into(), self.dims.big_attachment / 2)
+            }
             _ => (r.pick(NAMES).to_string(), r.below(2 * mean)),
         };
         let s = self.shape(issue);
@@ -93,10 +102,21 @@ impl Site {
 
     /// Attachments of an issue, generated then added ones.
     pub fn attachments_of(&self, i: u64) -> Vec<AttachmentMeta> {
-        let mut v: Vec<_> = self.attachment_range(i).map(|j| self.attachment_meta(j)).collect();
+        let mut v: Vec<_> = self
+            .attachment_range(i)
+            .map(|j| self.attachment_meta(j))
+            .collect();
         for a in self.overlay().attachments.get(&i).into_iter().flatten() {
-            v.push(AttachmentMeta { id: a.id, issue: i, mime: mime_of(&a.filename).into(), filename: a.filename.clone(),
-                size: a.bytes.len() as u64, created: a.created, author: 0, added: true });
+            v.push(AttachmentMeta {
+                id: a.id,
+                issue: i,
+                mime: mime_of(&a.filename).into(),
+                filename: a.filename.clone(),
+                size: a.bytes.len() as u64,
+                created: a.created,
+                author: 0,
+                added: true,
+            });
         }
         v
     }
@@ -115,9 +135,15 @@ impl Site {
         }
         let issue = {
             let o = self.overlay();
-            o.attachments.iter().find(|(_, v)| v.iter().any(|a| a.id == id)).map(|(i, _)| *i)?
+            o.attachments
+                .iter()
+                .find(|(_, v)| v.iter().any(|a| a.id == id))
+                .map(|(i, _)| *i)?
         };
-        self.attachments_of(issue).into_iter().find(|a| a.id == id).filter(|_| self.issue_exists(issue))
+        self.attachments_of(issue)
+            .into_iter()
+            .find(|a| a.id == id)
+            .filter(|_| self.issue_exists(issue))
     }
 
     pub fn attachment_json(&self, a: &AttachmentMeta) -> Value {
@@ -125,7 +151,10 @@ impl Site {
             "filename": a.filename, "author": self.user_ref(a.author), "created": timestamp(a.created), "size": a.size,
             "mimeType": a.mime, "content": format!("{}/rest/api/3/attachment/content/{}", self.base_url, a.id)});
         if a.mime == "image/png" {
-            v["thumbnail"] = json!(format!("{}/rest/api/3/attachment/thumbnail/{}", self.base_url, a.id));
+            v["thumbnail"] = json!(format!(
+                "{}/rest/api/3/attachment/thumbnail/{}",
+                self.base_url, a.id
+            ));
         }
         v
     }
@@ -134,13 +163,20 @@ impl Site {
     pub fn attachment_bytes(&self, a: &AttachmentMeta, offset: u64, len: usize) -> Vec<u8> {
         if a.added {
             let o = self.overlay();
-            let bytes = o.attachments.get(&a.issue).and_then(|v| v.iter().find(|x| x.id == a.id)).map(|x| &x.bytes[..]).unwrap_or(&[]);
+            let bytes = o
+                .attachments
+                .get(&a.issue)
+                .and_then(|v| v.iter().find(|x| x.id == a.id))
+                .map(|x| &x.bytes[..])
+                .unwrap_or(&[]);
             let start = (offset as usize).min(bytes.len());
             return bytes[start..(start + len).min(bytes.len())].to_vec();
         }
         let key = hash(self.seed, "content", a.id);
         let end = (offset + len as u64).min(a.size);
-        (offset..end).map(|k| (mix(key ^ (k / 8)) >> ((k % 8) * 8)) as u8).collect()
+        (offset..end)
+            .map(|k| (mix(key ^ (k / 8)) >> ((k % 8) * 8)) as u8)
+            .collect()
     }
 
     /// SHA-256 (hex) of an attachment's content, computed by streaming the generator.
@@ -168,13 +204,11 @@ pub const CHUNK: usize = 64 * 1024;
 
 /// An uncompressed (stored-deflate) RGB PNG: valid, tiny, and needs no image crate.
 fn png_solid(side: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut raw = vec![];
-    for _ in 0..side {
-        raw.push(0u8);
-        for _ in 0..side {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    // Each row: filter byte 0, then the pixels.
+    let row: Vec<u8> = std::iter::once(0u8)
+        .chain(rgb.iter().copied().cycle().take(3 * side as usize))
+        .collect();
+    let raw = row.repeat(side as usize);
     let mut z = vec![0x78, 0x01, 0x01];
     let len = raw.len() as u16;
     z.extend_from_slice(&len.to_le_bytes());
@@ -190,7 +224,11 @@ fn png_solid(side: u32, rgb: [u8; 3]) -> Vec<u8> {
     ihdr.extend_from_slice(&side.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &z[..]), (b"IEND", &[][..])] {
+    for (kind, data) in [
+        (&b"IHDR"[..], &ihdr[..]),
+        (b"IDAT", &z[..]),
+        (b"IEND", &[][..]),
+    ] {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut body = kind.to_vec();
         body.extend_from_slice(data);
@@ -205,7 +243,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c

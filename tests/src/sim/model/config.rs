@@ -93,8 +93,15 @@ pub fn status_category(key: &str) -> Value {
 }
 
 pub fn fields() -> Vec<(String, &'static str, bool, &'static str)> {
-    let mut v: Vec<_> = SYSTEM_FIELDS.iter().map(|(id, n, t)| (id.to_string(), *n, false, *t)).collect();
-    v.extend(CUSTOM_FIELDS.iter().map(|(id, n, t, _)| (format!("customfield_{id}"), *n, true, *t)));
+    let mut v: Vec<_> = SYSTEM_FIELDS
+        .iter()
+        .map(|(id, n, t)| (id.to_string(), *n, false, *t))
+        .collect();
+    v.extend(
+        CUSTOM_FIELDS
+            .iter()
+            .map(|(id, n, t, _)| (format!("customfield_{id}"), *n, true, *t)),
+    );
     v
 }
 
@@ -117,7 +124,11 @@ impl Site {
     /// The `JiraStatus` shape of statuses/search.
     pub fn status_search_json(&self, s: usize) -> Value {
         let (id, name, cat) = STATUSES[s];
-        let cat = match cat { "new" => "TODO", "done" => "DONE", _ => "IN_PROGRESS" };
+        let cat = match cat {
+            "new" => "TODO",
+            "done" => "DONE",
+            _ => "IN_PROGRESS",
+        };
         json!({"id": id.to_string(), "name": name, "statusCategory": cat, "description": "",
             "scope": {"type": "GLOBAL"}})
     }
@@ -157,23 +168,43 @@ impl Site {
 
     /// One global context per custom field: id 10100 + field index.
     pub fn field_contexts(&self, field_id: &str) -> Option<Vec<Value>> {
-        let c = CUSTOM_FIELDS.iter().position(|f| format!("customfield_{}", f.0) == field_id)?;
-        Some(vec![json!({"id": (10100 + c).to_string(), "name": format!("Default context for {}", CUSTOM_FIELDS[c].1),
-            "description": "", "isGlobalContext": true, "isAnyIssueType": true})])
+        let c = CUSTOM_FIELDS
+            .iter()
+            .position(|f| format!("customfield_{}", f.0) == field_id)?;
+        Some(vec![
+            json!({"id": (10100 + c).to_string(), "name": format!("Default context for {}", CUSTOM_FIELDS[c].1),
+            "description": "", "isGlobalContext": true, "isAnyIssueType": true}),
+        ])
     }
 
     pub fn field_options(&self, field_id: &str, context_id: &str) -> Option<Vec<Value>> {
-        let c = CUSTOM_FIELDS.iter().position(|f| format!("customfield_{}", f.0) == field_id)?;
+        let c = CUSTOM_FIELDS
+            .iter()
+            .position(|f| format!("customfield_{}", f.0) == field_id)?;
         if context_id != (10100 + c).to_string() {
             return None;
         }
-        Some((0..CUSTOM_FIELDS[c].3).map(|o| self.option_json(c, o)).collect())
+        Some(
+            (0..CUSTOM_FIELDS[c].3)
+                .map(|o| self.option_json(c, o))
+                .collect(),
+        )
     }
 
     pub fn option_json(&self, c: usize, o: u64) -> Value {
         let value = match CUSTOM_FIELDS[c].1 {
-            "Severity" => ["S1 critical", "S2 major", "S3 normal", "S4 minor", "S5 cosmetic"][o as usize % 5].to_string(),
-            _ => format!("Country {o:03} {}", ["🇩🇪", "日本", "مصر", "ישראל", "Ísland"][o as usize % 5]),
+            "Severity" => [
+                "S1 critical",
+                "S2 major",
+                "S3 normal",
+                "S4 minor",
+                "S5 cosmetic",
+            ][o as usize % 5]
+                .to_string(),
+            _ => format!(
+                "Country {o:03} {}",
+                ["🇩🇪", "日本", "مصر", "ישראל", "Ísland"][o as usize % 5]
+            ),
         };
         json!({"id": (20000 + c as u64 * 1000 + o).to_string(), "value": value, "disabled": o % 37 == 36})
     }
@@ -186,17 +217,26 @@ impl Site {
     }
 
     pub fn screens(&self) -> Vec<Value> {
-        ["Default Screen", "Resolve Issue Screen", "Workflow Screen", "Bug Screen", "Story Screen", "Épica pantalla"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| json!({"id": 10000 + i, "name": n, "description": ""}))
-            .collect()
+        [
+            "Default Screen",
+            "Resolve Issue Screen",
+            "Workflow Screen",
+            "Bug Screen",
+            "Story Screen",
+            "Épica pantalla",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({"id": 10000 + i, "name": n, "description": ""}))
+        .collect()
     }
 
     pub fn screen_schemes(&self) -> Vec<Value> {
         (0..3)
-            .map(|i| json!({"id": 10000 + i, "name": format!("Screen scheme {i}"), "description": "",
-                "screens": {"default": 10000 + i, "view": 10003, "edit": 10000}}))
+            .map(|i| {
+                json!({"id": 10000 + i, "name": format!("Screen scheme {i}"), "description": "",
+                "screens": {"default": 10000 + i, "view": 10003, "edit": 10000}})
+            })
             .collect()
     }
 
@@ -222,10 +262,12 @@ impl Site {
 
     pub fn workflow_schemes(&self) -> Vec<Value> {
         (0..2)
-            .map(|i| json!({"id": 10000 + i, "name": format!("Workflow scheme {i}"), "description": "",
+            .map(|i| {
+                json!({"id": 10000 + i, "name": format!("Workflow scheme {i}"), "description": "",
                 "defaultWorkflow": "Software Simplified Workflow",
                 "issueTypeMappings": {"10003": "Bug Workflow 🐞"},
-                "self": url(self, &format!("workflowscheme/{}", 10000 + i))}))
+                "self": url(self, &format!("workflowscheme/{}", 10000 + i))})
+            })
             .collect()
     }
 
@@ -250,10 +292,12 @@ impl Site {
     }
 
     pub fn security_schemes(&self) -> Vec<Value> {
-        vec![json!({"id": 10000, "name": "Confidential", "description": "Hide sensitive issues",
+        vec![
+            json!({"id": 10000, "name": "Confidential", "description": "Hide sensitive issues",
             "self": url(self, "issuesecurityschemes/10000"), "defaultSecurityLevelId": 10100,
             "levels": [{"id": "10100", "name": "Staff", "description": "", "self": url(self, "securitylevel/10100")},
-                       {"id": "10101", "name": "Management", "description": "", "self": url(self, "securitylevel/10101")}]})]
+                       {"id": "10101", "name": "Management", "description": "", "self": url(self, "securitylevel/10101")}]}),
+        ]
     }
 
     pub fn field_configurations(&self) -> Vec<Value> {

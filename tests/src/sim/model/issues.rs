@@ -120,7 +120,9 @@ impl Site {
             return s.clone();
         }
         if i >= self.dims.issues {
-            return self.overlay().added[(i - self.dims.issues) as usize].summary.clone();
+            return self.overlay().added[(i - self.dims.issues) as usize]
+                .summary
+                .clone();
         }
         text::summary(&mut Rng::derive(self.seed, "summary", i))
     }
@@ -152,7 +154,11 @@ impl Site {
                 "type": kind, "outwardIssue": self.issue_ref(i - 1)}));
         }
         let next = i + 1;
-        if next < self.dims.issues && self.issue_exists(next) && self.project_of(next) == s.project && self.shape(next).links_out {
+        if next < self.dims.issues
+            && self.issue_exists(next)
+            && self.project_of(next) == s.project
+            && self.shape(next).links_out
+        {
             v.push(json!({"id": (ID0 + next).to_string(), "self": format!("{}/rest/api/3/issueLink/{}", self.base_url, ID0 + next),
                 "type": kind, "inwardIssue": self.issue_ref(next)}));
         }
@@ -236,7 +242,9 @@ impl Site {
     /// User indexes watching issue `i`.
     pub fn watcher_indexes(&self, i: u64) -> Vec<u64> {
         let mut r = Rng::derive(self.seed, "watchers", i);
-        let mut v: Vec<u64> = (0..self.shape(i).watchers).map(|_| self.pick_person(&mut r)).collect();
+        let mut v: Vec<u64> = (0..self.shape(i).watchers)
+            .map(|_| self.pick_person(&mut r))
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -244,17 +252,24 @@ impl Site {
 
     pub fn voter_indexes(&self, i: u64) -> Vec<u64> {
         let mut r = Rng::derive(self.seed, "voters", i);
-        let mut v: Vec<u64> = (0..self.shape(i).voters).map(|_| self.pick_person(&mut r)).collect();
+        let mut v: Vec<u64> = (0..self.shape(i).voters)
+            .map(|_| self.pick_person(&mut r))
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
     }
 
     pub fn properties_of(&self, i: u64) -> Vec<(String, Value)> {
-        (0..self.shape(i).properties).map(|k| {
-            let key = ["sim.flag", "backup.ünïcode"][k as usize].to_string();
-            (key, json!({"issue": ID0 + i, "k": k, "text": "値 ✓", "list": [true, null, 1.5]}))
-        }).collect()
+        (0..self.shape(i).properties)
+            .map(|k| {
+                let key = ["sim.flag", "backup.ünïcode"][k as usize].to_string();
+                (
+                    key,
+                    json!({"issue": ID0 + i, "k": k, "text": "値 ✓", "list": [true, null, 1.5]}),
+                )
+            })
+            .collect()
     }
 
     /// The full `IssueBean`, `fields=*all`. `viewer` decides `isWatching`/`hasVoted`.
@@ -263,59 +278,164 @@ impl Site {
         let mut r = Rng::derive(self.seed, "fields", i);
         let mut f = Map::new();
         f.insert("summary".into(), json!(self.summary(i)));
-        f.insert("description".into(), if r.chance(0.9) { text::adf(&mut r, s.script) } else { Value::Null });
+        f.insert(
+            "description".into(),
+            if r.chance(0.9) {
+                text::adf(&mut r, s.script)
+            } else {
+                Value::Null
+            },
+        );
         f.insert("issuetype".into(), self.issue_type_json(s.issue_type));
         f.insert("project".into(), self.project_ref(s.project));
         f.insert("status".into(), self.status_json(s.status));
         f.insert("priority".into(), self.priority_json(s.priority));
         let done = STATUSES[s.status].2 == "done";
-        f.insert("resolution".into(), if done { self.resolution_json(i as usize % RESOLUTIONS.len()) } else { Value::Null });
-        f.insert("resolutiondate".into(), if done { json!(timestamp(s.updated)) } else { Value::Null });
-        f.insert("assignee".into(), s.assignee.map_or(Value::Null, |u| self.user_ref(u)));
+        f.insert(
+            "resolution".into(),
+            if done {
+                self.resolution_json(i as usize % RESOLUTIONS.len())
+            } else {
+                Value::Null
+            },
+        );
+        f.insert(
+            "resolutiondate".into(),
+            if done {
+                json!(timestamp(s.updated))
+            } else {
+                Value::Null
+            },
+        );
+        f.insert(
+            "assignee".into(),
+            s.assignee.map_or(Value::Null, |u| self.user_ref(u)),
+        );
         f.insert("reporter".into(), self.user_ref(s.reporter));
         f.insert("creator".into(), self.user_ref(s.reporter));
         f.insert("created".into(), json!(timestamp(s.created)));
         f.insert("updated".into(), json!(timestamp(s.updated)));
-        f.insert("duedate".into(), if r.chance(0.3) { json!(&timestamp(s.created + 20 * 86_400)[..10]) } else { Value::Null });
-        f.insert("labels".into(), json!((0..r.below(3)).map(|_| text::word(&mut r)).collect::<Vec<_>>()));
+        f.insert(
+            "duedate".into(),
+            if r.chance(0.3) {
+                json!(&timestamp(s.created + 20 * 86_400)[..10])
+            } else {
+                Value::Null
+            },
+        );
+        f.insert(
+            "labels".into(),
+            json!((0..r.below(3))
+                .map(|_| text::word(&mut r))
+                .collect::<Vec<_>>()),
+        );
         let comps = self.components(s.project);
-        f.insert("components".into(), if r.chance(0.5) { json!([comps[i as usize % comps.len()]]) } else { json!([]) });
+        f.insert(
+            "components".into(),
+            if r.chance(0.5) {
+                json!([comps[i as usize % comps.len()]])
+            } else {
+                json!([])
+            },
+        );
         let vers = self.versions(s.project);
-        f.insert("fixVersions".into(), if r.chance(0.4) { json!([vers[i as usize % vers.len()]]) } else { json!([]) });
+        f.insert(
+            "fixVersions".into(),
+            if r.chance(0.4) {
+                json!([vers[i as usize % vers.len()]])
+            } else {
+                json!([])
+            },
+        );
         f.insert("versions".into(), json!([]));
         f.insert("environment".into(), Value::Null);
         f.insert("security".into(), Value::Null);
         if let Some(p) = s.parent {
             f.insert("parent".into(), self.issue_ref(p));
         }
-        f.insert("subtasks".into(), self.subtasks_of(i).into_iter().map(|k| self.issue_ref(k)).collect());
+        f.insert(
+            "subtasks".into(),
+            self.subtasks_of(i)
+                .into_iter()
+                .map(|k| self.issue_ref(k))
+                .collect(),
+        );
         f.insert("issuelinks".into(), json!(self.issue_links(i)));
-        f.insert("attachment".into(), self.attachments_of(i).iter().map(|a| self.attachment_json(a)).collect());
+        f.insert(
+            "attachment".into(),
+            self.attachments_of(i)
+                .iter()
+                .map(|a| self.attachment_json(a))
+                .collect(),
+        );
         let comments = self.comments_of(i);
-        f.insert("comment".into(), json!({"comments": comments.iter().take(EMBEDDED_COMMENTS).collect::<Vec<_>>(),
+        f.insert(
+            "comment".into(),
+            json!({"comments": comments.iter().take(EMBEDDED_COMMENTS).collect::<Vec<_>>(),
             "self": format!("{}/comment", self.issue_self(i)),
-            "maxResults": EMBEDDED_COMMENTS, "total": comments.len(), "startAt": 0}));
+            "maxResults": EMBEDDED_COMMENTS, "total": comments.len(), "startAt": 0}),
+        );
         let worklogs = self.worklogs_of(i);
-        let spent: i64 = worklogs.iter().filter_map(|w| w["timeSpentSeconds"].as_i64()).sum();
-        f.insert("worklog".into(), json!({"startAt": 0, "maxResults": EMBEDDED_WORKLOGS, "total": worklogs.len(),
-            "worklogs": worklogs.into_iter().take(EMBEDDED_WORKLOGS).collect::<Vec<_>>()}));
-        f.insert("timetracking".into(), if spent > 0 { json!({"timeSpent": format_duration(spent as u64), "timeSpentSeconds": spent}) } else { json!({}) });
-        f.insert("timespent".into(), if spent > 0 { json!(spent) } else { Value::Null });
+        let spent: i64 = worklogs
+            .iter()
+            .filter_map(|w| w["timeSpentSeconds"].as_i64())
+            .sum();
+        f.insert(
+            "worklog".into(),
+            json!({"startAt": 0, "maxResults": EMBEDDED_WORKLOGS, "total": worklogs.len(),
+            "worklogs": worklogs.into_iter().take(EMBEDDED_WORKLOGS).collect::<Vec<_>>()}),
+        );
+        f.insert(
+            "timetracking".into(),
+            if spent > 0 {
+                json!({"timeSpent": format_duration(spent as u64), "timeSpentSeconds": spent})
+            } else {
+                json!({})
+            },
+        );
+        f.insert(
+            "timespent".into(),
+            if spent > 0 { json!(spent) } else { Value::Null },
+        );
         let watchers = self.watcher_indexes(i);
         f.insert("watches".into(), json!({"self": format!("{}/watchers", self.issue_self(i)),
             "watchCount": watchers.len(), "isWatching": viewer.is_some_and(|v| watchers.contains(&v))}));
         let voters = self.voter_indexes(i);
-        f.insert("votes".into(), json!({"self": format!("{}/votes", self.issue_self(i)),
-            "votes": voters.len(), "hasVoted": viewer.is_some_and(|v| voters.contains(&v))}));
-        f.insert("customfield_10010".into(), if r.chance(0.6) { json!(r.range(1, 13) as f64) } else { Value::Null });
+        f.insert(
+            "votes".into(),
+            json!({"self": format!("{}/votes", self.issue_self(i)),
+            "votes": voters.len(), "hasVoted": viewer.is_some_and(|v| voters.contains(&v))}),
+        );
+        f.insert(
+            "customfield_10010".into(),
+            if r.chance(0.6) {
+                json!(r.range(1, 13) as f64)
+            } else {
+                Value::Null
+            },
+        );
         let b = s.project;
         f.insert("customfield_10020".into(), if self.sprint_count(b) > 0 && r.chance(0.7) {
             let sp = self.sprint_json(b, r.below(self.sprint_count(b)));
             json!([{"id": sp["id"], "name": sp["name"], "state": sp["state"], "boardId": b + 1}])
         } else { Value::Null });
         f.insert("customfield_10030".into(), self.option_value(2, r.below(5)));
-        f.insert("customfield_10031".into(), if r.chance(0.5) { self.option_value(3, r.below(CUSTOM_FIELDS[3].3)) } else { Value::Null });
-        f.insert("customfield_10032".into(), if r.chance(0.3) { text::adf(&mut r, s.script + 1) } else { Value::Null });
+        f.insert(
+            "customfield_10031".into(),
+            if r.chance(0.5) {
+                self.option_value(3, r.below(CUSTOM_FIELDS[3].3))
+            } else {
+                Value::Null
+            },
+        );
+        f.insert(
+            "customfield_10032".into(),
+            if r.chance(0.3) {
+                text::adf(&mut r, s.script + 1)
+            } else {
+                Value::Null
+            },
+        );
         let mut v = json!({"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": (ID0 + i).to_string(), "self": self.issue_self(i), "key": self.issue_key(i), "fields": f});
         if expand.is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog")) {
@@ -328,7 +448,11 @@ impl Site {
 
     fn option_value(&self, c: usize, o: u64) -> Value {
         let mut v = self.option_json(c, o);
-        v["self"] = json!(format!("{}/rest/api/3/customFieldOption/{}", self.base_url, v["id"].as_str().unwrap_or("0")));
+        v["self"] = json!(format!(
+            "{}/rest/api/3/customFieldOption/{}",
+            self.base_url,
+            v["id"].as_str().unwrap_or("0")
+        ));
         if let Some(m) = v.as_object_mut() {
             m.remove("disabled");
         }
@@ -350,11 +474,21 @@ impl Site {
     }
     /// Watchers' account ids.
     pub fn watchers(&self, id: &str) -> Option<Vec<String>> {
-        self.live(id).map(|i| self.watcher_indexes(i).into_iter().map(|u| self.user(u).account_id).collect())
+        self.live(id).map(|i| {
+            self.watcher_indexes(i)
+                .into_iter()
+                .map(|u| self.user(u).account_id)
+                .collect()
+        })
     }
     /// Voters' account ids.
     pub fn votes(&self, id: &str) -> Option<Vec<String>> {
-        self.live(id).map(|i| self.voter_indexes(i).into_iter().map(|u| self.user(u).account_id).collect())
+        self.live(id).map(|i| {
+            self.voter_indexes(i)
+                .into_iter()
+                .map(|u| self.user(u).account_id)
+                .collect()
+        })
     }
     pub fn properties(&self, id: &str) -> Option<Vec<(String, Value)>> {
         self.live(id).map(|i| self.properties_of(i))

@@ -56,10 +56,38 @@ impl Size {
     pub fn dims(self) -> Dims {
         const MB: u64 = 1024 * 1024;
         match self {
-            Size::Tiny => Dims { projects: 2, issues: 50, attachments: 10, users: 12, mean_attachment: 16 * 1024, big_attachment: MB },
-            Size::Small => Dims { projects: 5, issues: 1_000, attachments: 100, users: 60, mean_attachment: 100 * 1024, big_attachment: 12 * MB },
-            Size::Medium => Dims { projects: 20, issues: 20_000, attachments: 2_000, users: 300, mean_attachment: 500 * 1024, big_attachment: 24 * MB },
-            Size::Large => Dims { projects: 50, issues: 100_000, attachments: 10_000, users: 1_000, mean_attachment: 500 * 1024, big_attachment: 40 * MB },
+            Size::Tiny => Dims {
+                projects: 2,
+                issues: 50,
+                attachments: 10,
+                users: 12,
+                mean_attachment: 16 * 1024,
+                big_attachment: MB,
+            },
+            Size::Small => Dims {
+                projects: 5,
+                issues: 1_000,
+                attachments: 100,
+                users: 60,
+                mean_attachment: 100 * 1024,
+                big_attachment: 12 * MB,
+            },
+            Size::Medium => Dims {
+                projects: 20,
+                issues: 20_000,
+                attachments: 2_000,
+                users: 300,
+                mean_attachment: 500 * 1024,
+                big_attachment: 24 * MB,
+            },
+            Size::Large => Dims {
+                projects: 50,
+                issues: 100_000,
+                attachments: 10_000,
+                users: 1_000,
+                mean_attachment: 500 * 1024,
+                big_attachment: 40 * MB,
+            },
         }
     }
 }
@@ -139,7 +167,13 @@ impl Site {
         )
     }
 
-    pub fn with_origins(seed: u64, size: Size, base: &str, media: &str, people: Vec<SimUser>) -> Self {
+    pub fn with_origins(
+        seed: u64,
+        size: Size,
+        base: &str,
+        media: &str,
+        people: Vec<SimUser>,
+    ) -> Self {
         Site {
             seed,
             size,
@@ -157,13 +191,17 @@ impl Site {
 
     /// Project ids, live and archived.
     pub fn project_ids(&self) -> Vec<String> {
-        (0..self.dims.projects).map(|p| (ID0 + p).to_string()).collect()
+        (0..self.dims.projects)
+            .map(|p| (ID0 + p).to_string())
+            .collect()
     }
 
     /// Ids of every issue that exists now, ascending.
     pub fn issue_ids(&self) -> impl Iterator<Item = String> + '_ {
         let total = self.dims.issues + self.overlay().added.len() as u64;
-        (0..total).filter(|&i| self.issue_exists(i)).map(|i| (ID0 + i).to_string())
+        (0..total)
+            .filter(|&i| self.issue_exists(i))
+            .map(|i| (ID0 + i).to_string())
     }
 
     /// Counts per entity kind, for comparing with a snapshot.
@@ -180,16 +218,33 @@ impl Site {
         c.insert("filters", self.filter_count());
         c.insert("dashboards", self.dashboard_count());
         c.insert("boards", self.board_count());
-        c.insert("sprints", (0..self.board_count()).map(|b| self.sprint_count(b)).sum());
-        c.insert("components", (0..self.dims.projects).map(|p| self.component_count(p)).sum());
-        c.insert("versions", (0..self.dims.projects).map(|p| self.version_count(p)).sum());
-        let (mut issues, mut comments, mut worklogs, mut changes, mut atts, mut bytes) = (0, 0, 0, 0, 0, 0);
+        c.insert(
+            "sprints",
+            (0..self.board_count()).map(|b| self.sprint_count(b)).sum(),
+        );
+        c.insert(
+            "components",
+            (0..self.dims.projects)
+                .map(|p| self.component_count(p))
+                .sum(),
+        );
+        c.insert(
+            "versions",
+            (0..self.dims.projects).map(|p| self.version_count(p)).sum(),
+        );
+        let (mut issues, mut comments, mut worklogs, mut changes, mut atts, mut bytes) =
+            (0, 0, 0, 0, 0, 0);
         let (mut links, mut watched, mut voted, mut props, mut remote) = (0, 0, 0, 0, 0);
         let total = self.dims.issues + self.overlay().added.len() as u64;
         for i in (0..total).filter(|&i| self.issue_exists(i)) {
             let s = self.shape(i);
             issues += 1;
-            comments += s.comments + self.overlay().comments.get(&i).map_or(0, |v| v.len() as u64);
+            comments += s.comments
+                + self
+                    .overlay()
+                    .comments
+                    .get(&i)
+                    .map_or(0, |v| v.len() as u64);
             worklogs += s.worklogs;
             changes += s.histories;
             remote += s.remote_links;
@@ -224,7 +279,9 @@ impl Site {
     /// A generated or added issue that is neither deleted nor vanished.
     pub fn issue_exists(&self, index: u64) -> bool {
         let o = self.overlay();
-        index < self.dims.issues + o.added.len() as u64 && !o.deleted.contains(&index) && !o.vanished.contains(&index)
+        index < self.dims.issues + o.added.len() as u64
+            && !o.deleted.contains(&index)
+            && !o.vanished.contains(&index)
     }
 
     /// Listed by the search: exists, or vanished after the search saw it.
@@ -263,7 +320,10 @@ impl Site {
     pub fn project_of(&self, index: u64) -> u64 {
         if index >= self.dims.issues {
             let o = self.overlay();
-            return o.added.get((index - self.dims.issues) as usize).map_or(0, |a| a.project);
+            return o
+                .added
+                .get((index - self.dims.issues) as usize)
+                .map_or(0, |a| a.project);
         }
         // Blocks are contiguous; the division gives a guess that is at most one off.
         let mut p = (index * self.dims.projects / self.dims.issues).min(self.dims.projects - 1);
@@ -284,7 +344,12 @@ impl Site {
             .collect();
         let added: Vec<u64> = {
             let o = self.overlay();
-            o.added.iter().enumerate().filter(|(_, a)| a.project == p).map(|(k, _)| self.dims.issues + k as u64).collect()
+            o.added
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.project == p)
+                .map(|(k, _)| self.dims.issues + k as u64)
+                .collect()
         };
         v.extend(added.into_iter().filter(|&i| self.issue_listed(i)));
         v

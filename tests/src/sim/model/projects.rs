@@ -10,7 +10,11 @@ use super::{Site, ID0};
 /// The project the non-admin demo user may not browse.
 pub const RESTRICTED: u64 = 1;
 /// Project role ids and names.
-pub const ROLES: &[(u64, &str)] = &[(10000, "Users"), (10001, "Developers"), (10002, "Administrators")];
+pub const ROLES: &[(u64, &str)] = &[
+    (10000, "Users"),
+    (10001, "Developers"),
+    (10002, "Administrators"),
+];
 
 const NAMES: &[&str] = &[
     "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliett",
@@ -21,7 +25,11 @@ const NAMES: &[&str] = &[
 impl Site {
     pub fn project_key(&self, p: u64) -> String {
         let name = NAMES[(p % 26) as usize].to_uppercase();
-        if p < 26 { name[..4].to_string() } else { format!("{}{}", &name[..3], p / 26 + 1) }
+        if p < 26 {
+            name[..4].to_string()
+        } else {
+            format!("{}{}", &name[..3], p / 26 + 1)
+        }
     }
 
     pub fn project_name(&self, p: u64) -> String {
@@ -42,7 +50,13 @@ impl Site {
     }
 
     pub fn project_avatar_urls(&self, p: u64) -> Value {
-        let u = |s: &str| format!("{}/rest/api/3/universal_avatar/view/type/project/avatar/{}?size={s}", self.base_url, 10500 + p);
+        let u = |s: &str| {
+            format!(
+                "{}/rest/api/3/universal_avatar/view/type/project/avatar/{}?size={s}",
+                self.base_url,
+                10500 + p
+            )
+        };
         json!({"16x16": u("xsmall"), "24x24": u("small"), "32x32": u("medium"), "48x48": u("large")})
     }
 
@@ -65,12 +79,26 @@ impl Site {
         v["expand"] = json!("description,lead,issueTypes,url,projectKeys,permissions,insight");
         for e in expand.split(',').map(str::trim) {
             match e {
-                "description" => v["description"] = json!(format!("Everything about {} — 说明", self.project_name(p))),
+                "description" => {
+                    v["description"] =
+                        json!(format!("Everything about {} — 说明", self.project_name(p)))
+                }
                 "lead" => v["lead"] = self.user_ref(p % 2),
-                "issueTypes" => v["issueTypes"] = (0..super::config::ISSUE_TYPES.len()).map(|t| self.issue_type_json(t)).collect(),
-                "url" => v["url"] = json!(format!("https://example.com/projects/{}", self.project_key(p))),
+                "issueTypes" => {
+                    v["issueTypes"] = (0..super::config::ISSUE_TYPES.len())
+                        .map(|t| self.issue_type_json(t))
+                        .collect()
+                }
+                "url" => {
+                    v["url"] = json!(format!(
+                        "https://example.com/projects/{}",
+                        self.project_key(p)
+                    ))
+                }
                 // `projectKeys` is accepted but not returned: the Project schema does not allow it.
-                "insight" => v["insight"] = json!({"totalIssueCount": self.project_issues(p).len(), "lastIssueUpdateTime": timestamp(EPOCH + 400 * 86_400)}),
+                "insight" => {
+                    v["insight"] = json!({"totalIssueCount": self.project_issues(p).len(), "lastIssueUpdateTime": timestamp(EPOCH + 400 * 86_400)})
+                }
                 _ => {}
             }
         }
@@ -93,7 +121,11 @@ impl Site {
 
     /// Project 0 has more versions than a default page.
     pub fn version_count(&self, p: u64) -> u64 {
-        if p == 0 { 60 } else { 1 + hash(self.seed, "versions", p) % 10 }
+        if p == 0 {
+            60
+        } else {
+            1 + hash(self.seed, "versions", p) % 10
+        }
     }
 
     pub fn versions(&self, p: u64) -> Vec<Value> {
@@ -112,10 +144,16 @@ impl Site {
         let mut rng = Rng::derive(self.seed, "role", p * 8 + r as u64);
         let mut actors = vec![];
         for k in 0..rng.range(1, 3) {
-            let u = if r == 2 && k == 0 { 0 } else { self.pick_person(&mut rng) };
+            let u = if r == 2 && k == 0 {
+                0
+            } else {
+                self.pick_person(&mut rng)
+            };
             let rec = self.user(u);
-            actors.push(json!({"id": 20000 + p * 100 + r as u64 * 10 + k, "displayName": rec.display_name,
-                "type": "atlassian-user-role-actor", "actorUser": {"accountId": rec.account_id}}));
+            actors.push(
+                json!({"id": 20000 + p * 100 + r as u64 * 10 + k, "displayName": rec.display_name,
+                "type": "atlassian-user-role-actor", "actorUser": {"accountId": rec.account_id}}),
+            );
         }
         let g = if r == 2 { 0 } else { 3 + r };
         actors.push(json!({"id": 20000 + p * 100 + r as u64 * 10 + 9, "displayName": super::users::GROUPS[g],
@@ -135,7 +173,12 @@ impl Site {
 
     pub fn project_avatars(&self, p: u64) -> Value {
         let av = |id: u64, system: bool| {
-            let u = |s: &str| format!("{}/rest/api/3/universal_avatar/view/type/project/avatar/{id}?size={s}", self.base_url);
+            let u = |s: &str| {
+                format!(
+                    "{}/rest/api/3/universal_avatar/view/type/project/avatar/{id}?size={s}",
+                    self.base_url
+                )
+            };
             let mut a = json!({"id": id.to_string(), "isSystemAvatar": system, "isSelected": !system,
                 "isDeletable": !system, "urls": {"16x16": u("xsmall"), "24x24": u("small"), "32x32": u("medium"), "48x48": u("large")}});
             if !system {
@@ -156,7 +199,11 @@ impl Site {
         match f % 5 {
             0 => (0, json!([]), false),
             1 | 3 => (0, json!([{"id": 30000 + f, "type": "global"}]), true),
-            2 => (0, json!([{"id": 30000 + f, "type": "project", "project": self.project_ref(p)}]), self.may_browse(p, false)),
+            2 => (
+                0,
+                json!([{"id": 30000 + f, "type": "project", "project": self.project_ref(p)}]),
+                self.may_browse(p, false),
+            ),
             _ => (1, json!([]), true),
         }
     }
@@ -184,7 +231,11 @@ impl Site {
     pub fn dashboard_visible(&self, d: u64, admin: bool) -> bool {
         // Dashboards have no admin override: only the caller's own or shared ones.
         let (owner, _, shared) = self.shared_thing(d);
-        if admin { owner == 0 || shared } else { shared }
+        if admin {
+            owner == 0 || shared
+        } else {
+            shared
+        }
     }
 
     pub fn dashboard_json(&self, d: u64) -> Value {
@@ -197,14 +248,21 @@ impl Site {
     }
 
     pub fn gadgets(&self, d: u64) -> Vec<Value> {
-        const MODULES: [&str; 4] = ["com.atlassian.jira.gadgets:filter-results-gadget",
-            "com.atlassian.jira.gadgets:pie-chart-gadget", "com.atlassian.jira.gadgets:assigned-to-me-gadget",
-            "com.atlassian.jira.gadgets:activity-stream-gadget"];
+        const MODULES: [&str; 4] = [
+            "com.atlassian.jira.gadgets:filter-results-gadget",
+            "com.atlassian.jira.gadgets:pie-chart-gadget",
+            "com.atlassian.jira.gadgets:assigned-to-me-gadget",
+            "com.atlassian.jira.gadgets:activity-stream-gadget",
+        ];
         const COLORS: [&str; 4] = ["blue", "red", "yellow", "green"];
-        (0..2 + hash(self.seed, "gadgets", d) % 3).map(|g| json!({
+        (0..2 + hash(self.seed, "gadgets", d) % 3)
+            .map(|g| {
+                json!({
             "id": ID0 + d * 10 + g, "moduleKey": MODULES[g as usize],
             "color": COLORS[g as usize], "title": format!("Gadget {g}"),
-            "position": {"row": g / 2, "column": g % 2}})).collect()
+            "position": {"row": g / 2, "column": g % 2}})
+            })
+            .collect()
     }
 
     /// One board per project; even ones are scrum.
@@ -220,8 +278,10 @@ impl Site {
     }
 
     pub fn board_configuration(&self, b: u64) -> Value {
-        let col = |name: &str, st: &[usize]| json!({"name": name, "statuses": st.iter().map(|&s| json!({
-            "id": super::config::STATUSES[s].0.to_string(), "self": format!("{}/rest/api/3/status/{}", self.base_url, super::config::STATUSES[s].0)})).collect::<Vec<_>>()});
+        let col = |name: &str, st: &[usize]| {
+            json!({"name": name, "statuses": st.iter().map(|&s| json!({
+            "id": super::config::STATUSES[s].0.to_string(), "self": format!("{}/rest/api/3/status/{}", self.base_url, super::config::STATUSES[s].0)})).collect::<Vec<_>>()})
+        };
         json!({"id": b + 1, "name": format!("{} board", self.project_key(b)),
             "type": if b % 2 == 0 { "scrum" } else { "kanban" },
             "self": format!("{}/rest/agile/1.0/board/{}/configuration", self.base_url, b + 1),
@@ -245,7 +305,13 @@ impl Site {
         let n = self.sprint_count(b);
         let id = (b + 1) * 1000 + s + 1;
         let start = EPOCH + s as i64 * 14 * 86_400;
-        let state = if s + 2 < n { "closed" } else if s + 2 == n { "active" } else { "future" };
+        let state = if s + 2 < n {
+            "closed"
+        } else if s + 2 == n {
+            "active"
+        } else {
+            "future"
+        };
         let mut v = json!({"id": id, "self": format!("{}/rest/agile/1.0/sprint/{id}", self.base_url), "state": state,
             "name": format!("{} Sprint {}", self.project_key(b), s + 1), "originBoardId": b + 1,
             "goal": if s % 3 == 0 { "Ship it 🚢" } else { "" }});

@@ -6,12 +6,42 @@ use serde_json::{json, Value};
 use super::rng::Rng;
 
 const WORDS: &[&str] = &[
-    "login", "page", "crash", "export", "report", "billing", "search", "cache", "timeout",
-    "upload", "mobile", "dashboard", "invoice", "latency", "onboarding", "sync", "token",
-    "refactor", "migration", "audit", "permissions", "webhook", "backup", "restore", "email",
+    "login",
+    "page",
+    "crash",
+    "export",
+    "report",
+    "billing",
+    "search",
+    "cache",
+    "timeout",
+    "upload",
+    "mobile",
+    "dashboard",
+    "invoice",
+    "latency",
+    "onboarding",
+    "sync",
+    "token",
+    "refactor",
+    "migration",
+    "audit",
+    "permissions",
+    "webhook",
+    "backup",
+    "restore",
+    "email",
 ];
 const VERBS: &[&str] = &[
-    "fails on", "is slow in", "breaks", "needs", "improve", "add", "remove", "fix", "document",
+    "fails on",
+    "is slow in",
+    "breaks",
+    "needs",
+    "improve",
+    "add",
+    "remove",
+    "fix",
+    "document",
 ];
 
 /// Sentences in one script each: Latin, emoji, CJK, Arabic (RTL), Hebrew (RTL), mixed.
@@ -27,10 +57,16 @@ const SCRIPTS: &[&str] = &[
 pub fn summary(r: &mut Rng) -> String {
     let s = format!("{} {} {}", r.pick(WORDS), r.pick(VERBS), r.pick(WORDS));
     let mut c = s.chars();
-    let first = c.next().map(|f| f.to_uppercase().collect::<String>()).unwrap_or_default();
+    let first = c
+        .next()
+        .map(|f| f.to_uppercase().collect::<String>())
+        .unwrap_or_default();
     let tail: String = c.collect();
     match r.below(8) {
-        0 => format!("{first}{tail} {}", SCRIPTS[1].split(' ').nth(2).unwrap_or("🚀")),
+        0 => format!(
+            "{first}{tail} {}",
+            SCRIPTS[1].split(' ').nth(2).unwrap_or("🚀")
+        ),
         1 => format!("{first}{tail} / 日本語"),
         2 => format!("{first}{tail} — عربي"),
         _ => format!("{first}{tail}"),
@@ -38,11 +74,11 @@ pub fn summary(r: &mut Rng) -> String {
 }
 
 pub fn sentence(r: &mut Rng) -> &'static str {
-    *r.pick(SCRIPTS)
+    SCRIPTS[r.below(SCRIPTS.len() as u64) as usize]
 }
 
 pub fn word(r: &mut Rng) -> &'static str {
-    *r.pick(WORDS)
+    WORDS[r.below(WORDS.len() as u64) as usize]
 }
 
 /// A short ADF document: a paragraph in one script, sometimes a heading and a bullet list.

@@ -36,15 +36,21 @@ pub const GROUPS: &[&str] = &[
 ];
 
 const FIRST: &[&str] = &[
-    "Alex", "Bea", "Chen", "Dana", "Emil", "Fatima", "Goran", "Hana", "Ivo", "Jun", "Kemal",
-    "Lea", "Mateo", "Noa", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Ute", "Vera",
-    "李", "محمد", "יעל", "Zoë",
+    "Alex", "Bea", "Chen", "Dana", "Emil", "Fatima", "Goran", "Hana", "Ivo", "Jun", "Kemal", "Lea",
+    "Mateo", "Noa", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Ute", "Vera", "李", "محمد",
+    "יעל", "Zoë",
 ];
 const LAST: &[&str] = &[
     "Novak", "García", "Okafor", "Schmidt", "Tanaka", "Haddad", "Levi", "Kowalski", "Silva",
     "Ivanova", "Nguyen", "O'Brien", "伟", "علي", "כהן", "Müller",
 ];
-const ZONES: &[&str] = &["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney"];
+const ZONES: &[&str] = &[
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Tokyo",
+    "UTC",
+    "Australia/Sydney",
+];
 
 impl Site {
     /// The demo accounts plus the generated users.
@@ -83,7 +89,13 @@ impl Site {
             _ if r.chance(0.2) => None,
             _ => Some(format!("user{g}@example.com")),
         };
-        UserRec { account_id, display_name, email, kind, time_zone: r.pick(ZONES).to_string() }
+        UserRec {
+            account_id,
+            display_name,
+            email,
+            kind,
+            time_zone: r.pick(ZONES).to_string(),
+        }
     }
 
     pub fn user_index_of(&self, account_id: &str) -> Option<u64> {
@@ -159,7 +171,14 @@ impl Site {
 
     pub fn group_id(&self, g: usize) -> String {
         let h = hash(self.seed, "group", g as u64);
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, h & 0xffff, g, (h >> 20) & 0xfff, h >> 16)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            h >> 32,
+            h & 0xffff,
+            g,
+            (h >> 20) & 0xfff,
+            h >> 16
+        )
     }
 
     pub fn group_index(&self, group_id: &str) -> Option<usize> {

@@ -19,7 +19,10 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/rest/api/3/dashboard/search", get(dashboards))
         .route("/rest/api/3/dashboard/{id}/gadget", get(gadgets))
         .route("/rest/agile/1.0/board", get(boards))
-        .route("/rest/agile/1.0/board/{id}/configuration", get(board_configuration))
+        .route(
+            "/rest/agile/1.0/board/{id}/configuration",
+            get(board_configuration),
+        )
         .route("/rest/agile/1.0/board/{id}/sprint", get(sprints))
 }
 
@@ -33,7 +36,11 @@ async fn filters(State(s): St, h: HeaderMap, Query(q): Query<Params>) -> Respons
         .filter(|&f| s.site.filter_visible(f, ctx.admin()))
         .map(|f| s.site.filter_json(f))
         .collect();
-    ctx.ok(page_bean(&format!("{}/rest/api/3/filter/search", s.base_url), all, q.page(50, 100)))
+    ctx.ok(page_bean(
+        &format!("{}/rest/api/3/filter/search", s.base_url),
+        all,
+        q.page(50, 100),
+    ))
 }
 
 /// No admin override: only the caller's own dashboards and shared ones.
@@ -46,7 +53,11 @@ async fn dashboards(State(s): St, h: HeaderMap, Query(q): Query<Params>) -> Resp
         .filter(|&d| s.site.dashboard_visible(d, ctx.admin()))
         .map(|d| s.site.dashboard_json(d))
         .collect();
-    ctx.ok(page_bean(&format!("{}/rest/api/3/dashboard/search", s.base_url), all, q.page(50, 100)))
+    ctx.ok(page_bean(
+        &format!("{}/rest/api/3/dashboard/search", s.base_url),
+        all,
+        q.page(50, 100),
+    ))
 }
 
 async fn gadgets(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
@@ -81,7 +92,9 @@ async fn boards(State(s): St, h: HeaderMap, Query(q): Query<Params>) -> Response
 }
 
 fn no_board(id: &str) -> Response {
-    not_found_msg(&format!("Board does not exist or you do not have permission to see it: {id}"))
+    not_found_msg(&format!(
+        "Board does not exist or you do not have permission to see it: {id}"
+    ))
 }
 
 async fn board_configuration(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
@@ -96,7 +109,12 @@ async fn board_configuration(State(s): St, h: HeaderMap, Path(id): Path<String>)
 }
 
 /// Style A without `total`: clients must loop on `isLast`.
-async fn sprints(State(s): St, h: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn sprints(
+    State(s): St,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     let ctx = match who(&s, &h) {
         Ok(c) => c,
         Err(r) => return r,

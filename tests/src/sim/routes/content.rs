@@ -17,15 +17,24 @@ pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
         .route("/rest/api/3/attachment/{id}", get(metadata))
         .route("/rest/api/3/attachment/content/{id}", get(content))
-        .route("/rest/api/3/universal_avatar/view/type/{kind}/avatar/{id}", get(avatar))
+        .route(
+            "/rest/api/3/universal_avatar/view/type/{kind}/avatar/{id}",
+            get(avatar),
+        )
 }
 
-fn attachment(s: &SimState, h: &HeaderMap, id: &str) -> Result<(super::Ctx, AttachmentMeta), Response> {
+fn attachment(
+    s: &SimState,
+    h: &HeaderMap,
+    id: &str,
+) -> Result<(super::Ctx, AttachmentMeta), Response> {
     let ctx = who(s, h)?;
     let a = id.parse().ok().and_then(|id| s.site.find_attachment(id));
     match a {
         Some(a) if s.site.may_browse(s.site.project_of(a.issue), ctx.admin()) => Ok((ctx, a)),
-        _ => Err(not_found_msg(&format!("The attachment with id '{id}' does not exist."))),
+        _ => Err(not_found_msg(&format!(
+            "The attachment with id '{id}' does not exist."
+        ))),
     }
 }
 
@@ -42,7 +51,12 @@ async fn metadata(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Respons
 }
 
 /// 303 to a signed URL on the media origin, or the bytes themselves with `redirect=false`.
-async fn content(State(s): St, h: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn content(
+    State(s): St,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     let (_, a) = match attachment(&s, &h, &id) {
         Ok(x) => x,
         Err(r) => return r,

@@ -42,11 +42,20 @@ pub fn issue(s: &SimState, h: &HeaderMap, id: &str) -> Result<(Ctx, u64), Respon
 /// Style B: `startAt, maxResults, total` and a named array, no `isLast`.
 fn legacy(items: Vec<Value>, name: &str, (start, max): (u64, u64)) -> Value {
     let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(start as usize).take(max as usize).collect();
+    let page: Vec<Value> = items
+        .into_iter()
+        .skip(start as usize)
+        .take(max as usize)
+        .collect();
     json!({"startAt": start, "maxResults": max, "total": total, name: page})
 }
 
-async fn comments(State(s): St, h: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn comments(
+    State(s): St,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     match issue(&s, &h, &id) {
         Ok((ctx, i)) => {
             let mut all = s.site.comments_of(i);
@@ -59,14 +68,28 @@ async fn comments(State(s): St, h: HeaderMap, Path(id): Path<String>, Query(q): 
     }
 }
 
-async fn worklogs(State(s): St, h: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn worklogs(
+    State(s): St,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     match issue(&s, &h, &id) {
-        Ok((ctx, i)) => ctx.ok(legacy(s.site.worklogs_of(i), "worklogs", q.page(5000, 5000))),
+        Ok((ctx, i)) => ctx.ok(legacy(
+            s.site.worklogs_of(i),
+            "worklogs",
+            q.page(5000, 5000),
+        )),
         Err(r) => r,
     }
 }
 
-async fn changelog(State(s): St, h: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn changelog(
+    State(s): St,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     match issue(&s, &h, &id) {
         Ok((ctx, i)) => {
             let url = format!("{}/rest/api/3/issue/{}/changelog", s.base_url, ID0 + i);
@@ -87,9 +110,11 @@ async fn watchers(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Respons
     match issue(&s, &h, &id) {
         Ok((ctx, i)) => {
             let w = s.site.watcher_indexes(i);
-            ctx.ok(json!({"self": format!("{}/rest/api/3/issue/{}/watchers", s.base_url, ID0 + i),
+            ctx.ok(
+                json!({"self": format!("{}/rest/api/3/issue/{}/watchers", s.base_url, ID0 + i),
                 "isWatching": w.contains(&ctx.index), "watchCount": w.len(),
-                "watchers": w.iter().map(|&u| s.site.user_ref(u)).collect::<Vec<_>>()}))
+                "watchers": w.iter().map(|&u| s.site.user_ref(u)).collect::<Vec<_>>()}),
+            )
         }
         Err(r) => r,
     }
@@ -99,9 +124,11 @@ async fn votes(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
     match issue(&s, &h, &id) {
         Ok((ctx, i)) => {
             let v = s.site.voter_indexes(i);
-            ctx.ok(json!({"self": format!("{}/rest/api/3/issue/{}/votes", s.base_url, ID0 + i),
+            ctx.ok(
+                json!({"self": format!("{}/rest/api/3/issue/{}/votes", s.base_url, ID0 + i),
                 "hasVoted": v.contains(&ctx.index), "votes": v.len(),
-                "voters": v.iter().map(|&u| s.site.user_json(u)).collect::<Vec<_>>()}))
+                "voters": v.iter().map(|&u| s.site.user_json(u)).collect::<Vec<_>>()}),
+            )
         }
         Err(r) => r,
     }
@@ -110,8 +137,15 @@ async fn votes(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
 async fn properties(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
     match issue(&s, &h, &id) {
         Ok((ctx, i)) => {
-            let keys: Vec<Value> = s.site.properties_of(i).into_iter().map(|(k, _)| json!({"key": k,
-                "self": format!("{}/rest/api/3/issue/{}/properties/{k}", s.base_url, ID0 + i)})).collect();
+            let keys: Vec<Value> = s
+                .site
+                .properties_of(i)
+                .into_iter()
+                .map(|(k, _)| {
+                    json!({"key": k,
+                "self": format!("{}/rest/api/3/issue/{}/properties/{k}", s.base_url, ID0 + i)})
+                })
+                .collect();
             ctx.ok(json!({"keys": keys}))
         }
         Err(r) => r,

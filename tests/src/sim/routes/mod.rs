@@ -38,27 +38,40 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route_layer(from_fn_with_state(state.clone(), super::faults::layer))
         .route_layer(from_fn_with_state(state.clone(), super::ratelimit::layer))
         .route_layer(from_fn_with_state(state.clone(), count));
-    api.merge(super::control::router()).fallback(not_found).with_state(state)
+    api.merge(super::control::router())
+        .fallback(not_found)
+        .with_state(state)
 }
 
 /// Counts requests per route template, e.g. `GET /rest/api/3/issue/{id}/comment`.
 async fn count(State(s): St, req: Request, next: Next) -> Response {
     if let Some(p) = req.extensions().get::<MatchedPath>() {
         let key = format!("{} {}", req.method(), p.as_str());
-        *s.counts.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+        *s.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default() += 1;
     }
     next.run(req).await
 }
 
 /// Jira's `ErrorCollection` body.
 pub fn error_collection(status: StatusCode, messages: &[&str]) -> Response {
-    (status, Json(json!({ "errorMessages": messages, "errors": {} }))).into_response()
+    (
+        status,
+        Json(json!({ "errorMessages": messages, "errors": {} })),
+    )
+        .into_response()
 }
 
 pub fn json_ok(body: Value, account_id: Option<&str>) -> Response {
     let mut resp = Json(body).into_response();
     let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/json;charset=UTF-8"));
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
     if let Some(id) = account_id.and_then(|a| HeaderValue::from_str(a).ok()) {
         h.insert("X-AAccountId", id);
     }
@@ -109,10 +122,21 @@ impl Ctx {
 pub fn who(s: &SimState, headers: &HeaderMap) -> Result<Ctx, Response> {
     match caller(s, headers) {
         Ok(Caller::User(u)) if u.jira_access => {
-            let index = s.config.users.iter().position(|p| p.account_id == u.account_id).unwrap_or(0) as u64;
-            Ok(Ctx { user: u.clone(), index })
+            let index = s
+                .config
+                .users
+                .iter()
+                .position(|p| p.account_id == u.account_id)
+                .unwrap_or(0) as u64;
+            Ok(Ctx {
+                user: u.clone(),
+                index,
+            })
         }
-        Ok(Caller::User(_)) => Err(error_collection(StatusCode::FORBIDDEN, &["You do not have access to Jira on this site."])),
+        Ok(Caller::User(_)) => Err(error_collection(
+            StatusCode::FORBIDDEN,
+            &["You do not have access to Jira on this site."],
+        )),
         Ok(Caller::Anonymous) => Err(not_authenticated()),
         Err(r) => Err(r.into_response()),
     }
@@ -128,14 +152,23 @@ impl Params {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
     pub fn all(&self, k: &str) -> Vec<&str> {
-        self.0.iter().filter(|(n, _)| n == k).flat_map(|(_, v)| v.split(',')).collect()
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .flat_map(|(_, v)| v.split(','))
+            .collect()
     }
     pub fn num(&self, k: &str, default: u64) -> u64 {
-        self.get(k).and_then(|v| v.parse::<i64>().ok()).map_or(default, |v| v.max(0) as u64)
+        self.get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .map_or(default, |v| v.max(0) as u64)
     }
     /// `(startAt, maxResults)` with Jira's silent cap applied.
     pub fn page(&self, default: u64, cap: u64) -> (u64, u64) {
-        (self.num("startAt", 0), self.num("maxResults", default).clamp(1, cap))
+        (
+            self.num("startAt", 0),
+            self.num("maxResults", default).clamp(1, cap),
+        )
     }
 }
 
@@ -156,7 +189,11 @@ pub fn agile_page(all: Vec<Value>, page: (u64, u64), with_total: bool) -> Value 
 
 fn bean(url: &str, all: Vec<Value>, (start, max): (u64, u64), with_total: bool) -> Value {
     let total = all.len() as u64;
-    let values: Vec<Value> = all.into_iter().skip(start as usize).take(max as usize).collect();
+    let values: Vec<Value> = all
+        .into_iter()
+        .skip(start as usize)
+        .take(max as usize)
+        .collect();
     let is_last = start + max >= total;
     let mut v = json!({"self": format!("{url}?startAt={start}&maxResults={max}"), "maxResults": max,
         "startAt": start, "isLast": is_last, "values": values});

@@ -46,18 +46,33 @@ async fn search(State(s): St, headers: HeaderMap, Query(q): Query<Params>) -> Re
         Err(r) => return r,
     };
     let status = q.all("status");
-    let (live, archived) = if status.is_empty() { (true, false) } else { (status.contains(&"live"), status.contains(&"archived")) };
+    let (live, archived) = if status.is_empty() {
+        (true, false)
+    } else {
+        (status.contains(&"live"), status.contains(&"archived"))
+    };
     let expand = q.get("expand").unwrap_or("");
     let projects: Vec<Value> = (0..s.site.dims.projects)
         .filter(|&p| s.site.may_browse(p, ctx.admin()))
-        .filter(|&p| if s.site.project_archived(p) { archived } else { live })
+        .filter(|&p| {
+            if s.site.project_archived(p) {
+                archived
+            } else {
+                live
+            }
+        })
         .map(|p| s.site.project_json(p, expand))
         .collect();
     let url = format!("{}/rest/api/3/project/search", s.base_url);
     ctx.ok(page_bean(&url, projects, q.page(50, 100)))
 }
 
-async fn components(State(s): St, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn components(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     match project(&s, &headers, &id) {
         Ok((ctx, p)) => {
             let url = format!("{}/rest/api/3/project/{}/component", s.base_url, ID0 + p);
@@ -67,7 +82,12 @@ async fn components(State(s): St, headers: HeaderMap, Path(id): Path<String>, Qu
     }
 }
 
-async fn versions(State(s): St, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Params>) -> Response {
+async fn versions(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
     match project(&s, &headers, &id) {
         Ok((ctx, p)) => {
             let url = format!("{}/rest/api/3/project/{}/version", s.base_url, ID0 + p);
@@ -84,7 +104,14 @@ async fn roles(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Resp
         Ok((ctx, p)) => {
             let mut m = Map::new();
             for (rid, name) in ROLES {
-                m.insert(name.to_string(), json!(format!("{}/rest/api/3/project/{}/role/{rid}", s.base_url, ID0 + p)));
+                m.insert(
+                    name.to_string(),
+                    json!(format!(
+                        "{}/rest/api/3/project/{}/role/{rid}",
+                        s.base_url,
+                        ID0 + p
+                    )),
+                );
             }
             ctx.ok(Value::Object(m))
         }
@@ -92,7 +119,11 @@ async fn roles(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Resp
     }
 }
 
-async fn role(State(s): St, headers: HeaderMap, Path((id, role)): Path<(String, String)>) -> Response {
+async fn role(
+    State(s): St,
+    headers: HeaderMap,
+    Path((id, role)): Path<(String, String)>,
+) -> Response {
     match project(&s, &headers, &id) {
         Ok((ctx, _)) if !ctx.admin() => no_project(&id),
         Ok((ctx, p)) => match ROLES.iter().position(|(rid, _)| rid.to_string() == role) {
@@ -106,17 +137,33 @@ async fn role(State(s): St, headers: HeaderMap, Path((id, role)): Path<(String, 
 async fn properties(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Response {
     match project(&s, &headers, &id) {
         Ok((ctx, p)) => {
-            let keys: Vec<Value> = s.site.project_properties(p).into_iter().map(|(k, _)| json!({"key": k,
-                "self": format!("{}/rest/api/3/project/{}/properties/{k}", s.base_url, ID0 + p)})).collect();
+            let keys: Vec<Value> = s
+                .site
+                .project_properties(p)
+                .into_iter()
+                .map(|(k, _)| {
+                    json!({"key": k,
+                "self": format!("{}/rest/api/3/project/{}/properties/{k}", s.base_url, ID0 + p)})
+                })
+                .collect();
             ctx.ok(json!({"keys": keys}))
         }
         Err(r) => r,
     }
 }
 
-async fn property(State(s): St, headers: HeaderMap, Path((id, key)): Path<(String, String)>) -> Response {
+async fn property(
+    State(s): St,
+    headers: HeaderMap,
+    Path((id, key)): Path<(String, String)>,
+) -> Response {
     match project(&s, &headers, &id) {
-        Ok((ctx, p)) => match s.site.project_properties(p).into_iter().find(|(k, _)| *k == key) {
+        Ok((ctx, p)) => match s
+            .site
+            .project_properties(p)
+            .into_iter()
+            .find(|(k, _)| *k == key)
+        {
             Some((k, v)) => ctx.ok(json!({"key": k, "value": v})),
             None => not_found_msg(&format!("The property with key '{key}' does not exist.")),
         },

@@ -37,7 +37,9 @@ async fn search_get(State(s): St, h: HeaderMap, Query(q): Query<Params>) -> Resp
         jql: q.get("jql").map(String::from),
         next_page_token: q.get("nextPageToken").map(String::from),
         max_results: q.get("maxResults").and_then(|m| m.parse().ok()),
-        fields: q.get("fields").map(|f| f.split(',').map(|x| x.trim().to_string()).collect()),
+        fields: q
+            .get("fields")
+            .map(|f| f.split(',').map(|x| x.trim().to_string()).collect()),
         expand: q.get("expand").map(String::from),
     };
     search(&s, &h, body)
@@ -52,7 +54,9 @@ fn token(p: u64, after: u64) -> String {
 }
 
 fn untoken(t: &str) -> Option<(u64, u64)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t).ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t)
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let mut it = text.strip_prefix("sim1:")?.split(':');
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
@@ -70,7 +74,9 @@ fn parse_jql(s: &SimState, ctx: &Ctx, jql: &str) -> Result<u64, Response> {
     }
     if let Some(o) = order {
         if o != "id" && o != "id asc" {
-            return Err(bad_request(&format!("Error in the JQL Query: the simulator only orders by id ascending, not '{o}'.")));
+            return Err(bad_request(&format!(
+                "Error in the JQL Query: the simulator only orders by id ascending, not '{o}'."
+            )));
         }
     }
     let rest = cond.trim();
@@ -84,7 +90,9 @@ fn parse_jql(s: &SimState, ctx: &Ctx, jql: &str) -> Result<u64, Response> {
     };
     match s.site.project_index(value) {
         Some(p) if s.site.may_browse(p, ctx.admin()) => Ok(p),
-        _ => Err(bad_request(&format!("The value '{value}' does not exist for the field 'project'."))),
+        _ => Err(bad_request(&format!(
+            "The value '{value}' does not exist for the field 'project'."
+        ))),
     }
 }
 
@@ -123,7 +131,12 @@ fn search(s: &SimState, h: &HeaderMap, body: SearchBody) -> Response {
             _ => return bad_request("The provided next page token is invalid or expired."),
         },
     };
-    let listed: Vec<u64> = s.site.project_issues(p).into_iter().filter(|&i| after.is_none_or(|a| i > a)).collect();
+    let listed: Vec<u64> = s
+        .site
+        .project_issues(p)
+        .into_iter()
+        .filter(|&i| after.is_none_or(|a| i > a))
+        .collect();
     let page = &listed[..listed.len().min(max)];
     let is_last = page.len() == listed.len();
     let issues: Vec<Value> = page
@@ -136,7 +149,11 @@ fn search(s: &SimState, h: &HeaderMap, body: SearchBody) -> Response {
                 }
                 v
             } else {
-                select_fields(s.site.issue_bean(i, Some(ctx.index), body.expand.as_deref()), &fields)
+                select_fields(
+                    s.site
+                        .issue_bean(i, Some(ctx.index), body.expand.as_deref()),
+                    &fields,
+                )
             }
         })
         .collect();
@@ -178,7 +195,12 @@ async fn bulk_issues(State(s): St, h: HeaderMap, Json(b): Json<BulkBody>) -> Res
     let fields = b.fields.unwrap_or_default();
     let issues: Vec<Value> = found
         .into_iter()
-        .map(|i| select_fields(s.site.issue_bean(i, Some(ctx.index), expand.as_deref()), &fields))
+        .map(|i| {
+            select_fields(
+                s.site.issue_bean(i, Some(ctx.index), expand.as_deref()),
+                &fields,
+            )
+        })
         .collect();
     ctx.ok(json!({"issues": issues, "issueErrors": errors}))
 }
@@ -234,7 +256,10 @@ async fn bulk_changelog(State(s): St, h: HeaderMap, Json(b): Json<ChangelogBody>
             .into_iter()
             .filter(|h| match &b.field_ids {
                 None => true,
-                Some(f) => h["items"].as_array().is_some_and(|it| it.iter().any(|x| f.iter().any(|f| x["fieldId"] == json!(f)))),
+                Some(f) => h["items"].as_array().is_some_and(|it| {
+                    it.iter()
+                        .any(|x| f.iter().any(|f| x["fieldId"] == json!(f)))
+                }),
             })
             .collect();
         let total = hist.len();

@@ -142,4 +142,3 @@ async fn my_permissions(
     };
     json_ok(json!({ "permissions": out }), account)
 }
-
