@@ -405,3 +405,60 @@ async fn control_mutations_and_request_counts() {
     assert!(listed.iter().any(|i| i["id"] == n["id"]));
     assert!(!listed.iter().any(|i| i["id"] == "10004"));
 }
+
+#[tokio::test]
+async fn the_jira_sim_program_takes_its_flags() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_jira-sim"))
+        .args([
+            "--port",
+            "0",
+            "--media-port",
+            "0",
+            "--seed",
+            "9",
+            "--size",
+            "small",
+        ])
+        .args([
+            "--rate-limit",
+            "1000",
+            "--fail-rate",
+            "0",
+            "--reset-rate",
+            "0",
+            "--slow-ms",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let base = first.rsplit(' ').next().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let media = lines.next_line().await.unwrap().unwrap();
+    assert!(
+        media.starts_with("media origin on http://127.0.0.1:"),
+        "{media}"
+    );
+    let counts: Value = reqwest::get(format!("{base}/_sim/counts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (counts["issues"].as_u64(), counts["projects"].as_u64()),
+        (Some(1000), Some(5))
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{base}/rest/api/3/issuetype"))
+        .basic_auth(sim::ADMIN_EMAIL, Some(sim::ADMIN_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-ratelimit-limit"], "1000");
+    child.kill().await.unwrap();
+}
