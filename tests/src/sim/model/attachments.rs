@@ -174,9 +174,17 @@ impl Site {
         }
         let key = hash(self.seed, "content", a.id);
         let end = (offset + len as u64).min(a.size);
-        (offset..end)
-            .map(|k| (mix(key ^ (k / 8)) >> ((k % 8) * 8)) as u8)
-            .collect()
+        // Byte k is byte k % 8 (little-endian) of mix(key ^ k / 8): one mix per 8 bytes.
+        let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
+        let mut k = offset;
+        while k < end {
+            let word = mix(key ^ (k / 8)).to_le_bytes();
+            let from = (k % 8) as usize;
+            let n = (8 - from).min((end - k) as usize);
+            out.extend_from_slice(&word[from..from + n]);
+            k += n as u64;
+        }
+        out
     }
 
     /// SHA-256 (hex) of an attachment's content, computed by streaming the generator.
