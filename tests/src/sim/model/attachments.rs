@@ -28,6 +28,8 @@ const NAMES: &[&str] = &[
     "screenshot 2026-01-05 at 10.22.31.png",
     "日本語のファイル名.txt",
     "..secret..txt",
+    "..",
+    "trailing space .txt ",
     "résumé (final) [v2].docx",
     "مرحبا بالعالم.pdf",
     "emoji 🎉 party.png",
