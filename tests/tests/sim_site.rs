@@ -219,6 +219,17 @@ async fn page_beans_walk_to_exactly_the_ground_truth_and_apply_caps() {
         .get("/rest/agile/1.0/board/1/sprint?maxResults=100", 200)
         .await;
     assert_eq!(capped["values"].as_array().unwrap().len(), 50);
+    for (path, cap) in [
+        ("/rest/api/3/project/search?", 100),
+        ("/rest/api/3/screens?", 100),
+        ("/rest/api/3/screenscheme?", 25),
+        ("/rest/api/3/statuses/search?", 200),
+        ("/rest/agile/1.0/board?", 50),
+        ("/rest/api/3/project/10000/version?", 50),
+    ] {
+        let p = c.get(&format!("{path}maxResults=100000"), 200).await;
+        assert_eq!(p["maxResults"], cap, "{path}");
+    }
     let changes = walk_page_bean(&c, "/rest/api/3/issue/10001/changelog?", 33, true).await;
     assert_eq!(ids(&changes), ids(&s.site.changelog("10001").unwrap()));
     let capped = c
@@ -298,6 +309,12 @@ async fn legacy_offset_and_bare_arrays_walk_to_the_ground_truth() {
         users.extend(page);
     }
     assert_eq!(users.len() as u64, s.site.user_count());
+    // users/search is capped at 1000 (a Large site has 1003 users).
+    let large = start(5, Size::Large).await;
+    let page = Client::admin(&large)
+        .get("/rest/api/3/users/search?maxResults=5000", 200)
+        .await;
+    assert_eq!(page.as_array().unwrap().len(), 1000);
     for id in s.site.issue_ids().take(20) {
         let rl = c
             .get(&format!("/rest/api/3/issue/{id}/remotelink"), 200)

@@ -53,7 +53,7 @@ async fn take(
     (Taken { sink, requests }, s)
 }
 
-fn issue_doc<'a>(sink: &'a MemorySink, id: &str) -> Value {
+fn issue_doc(sink: &MemorySink, id: &str) -> Value {
     let (_, bytes) = sink
         .entries
         .iter()

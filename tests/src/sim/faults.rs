@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -69,12 +69,18 @@ pub async fn layer(State(s): State<Arc<SimState>>, req: Request, next: Next) -> 
 
 /// Sends about half the body, then fails the stream so the connection is dropped.
 pub fn cut(resp: Response) -> Response {
-    let (parts, body) = resp.into_parts();
-    let limit = parts
+    let (mut parts, body) = resp.into_parts();
+    let size = parts
         .headers
         .get("content-length")
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .map_or(0, |n| n / 2);
+        .or_else(|| body.size_hint().exact())
+        .unwrap_or(0);
+    // Announce the full length, so the client can tell the body was cut short.
+    if let Ok(v) = HeaderValue::from_str(&size.to_string()) {
+        parts.headers.insert("content-length", v);
+    }
+    let limit = size.div_ceil(2);
     enum St {
         Sending(u64),
         Failing,
@@ -85,10 +91,14 @@ pub fn cut(resp: Response) -> Response {
         futures_util::stream::unfold((data, St::Sending(0)), move |(mut data, st)| async move {
             match st {
                 St::Done => None,
-                St::Failing => Some((
-                    Err(std::io::Error::other("simulated connection reset")),
-                    (data, St::Done),
-                )),
+                St::Failing => {
+                    // Let the head and the partial body reach the client before the reset.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Some((
+                        Err(std::io::Error::other("simulated connection reset")),
+                        (data, St::Done),
+                    ))
+                }
                 St::Sending(sent) => match data.next().await {
                     Some(Ok(chunk)) if sent + (chunk.len() as u64) < limit => {
                         let n = chunk.len() as u64;

@@ -86,7 +86,7 @@ async fn record(State(m): State<Arc<MediaState>>, req: Request, next: Next) -> R
         m.with_authorization.fetch_add(1, Ordering::Relaxed);
     }
     let n = m.requests.load(Ordering::Relaxed);
-    let (fail, reset) = faults::decide(m.site.seed ^ 0x6d65_6469_61, n, &m.faults);
+    let (fail, reset) = faults::decide(m.site.seed ^ 0x006d_6564_6961, n, &m.faults);
     if let Some(status) = fail {
         return status.into_response();
     }

@@ -97,10 +97,12 @@ pub async fn walk_page_bean(c: &Client, path: &str, max: u64, with_total: bool) 
         if page["isLast"] == true {
             break;
         }
-        assert!(
-            page["nextPage"].is_string(),
-            "{path}: nextPage on a page that is not the last"
-        );
+        if !path.starts_with("/rest/agile") {
+            assert!(
+                page["nextPage"].is_string(),
+                "{path}: nextPage on a page that is not the last"
+            );
+        }
     }
     out
 }

@@ -28,6 +28,8 @@ const NAMES: &[&str] = &[
     "screenshot 2026-01-05 at 10.22.31.png",
     "日本語のファイル名.txt",
     "..secret..txt",
+    "..",
+    "trailing space .txt ",
     "résumé (final) [v2].docx",
     "مرحبا بالعالم.pdf",
     "emoji 🎉 party.png",
@@ -174,9 +176,17 @@ impl Site {
         }
         let key = hash(self.seed, "content", a.id);
         let end = (offset + len as u64).min(a.size);
-        (offset..end)
-            .map(|k| (mix(key ^ (k / 8)) >> ((k % 8) * 8)) as u8)
-            .collect()
+        // Byte k is byte k % 8 (little-endian) of mix(key ^ k / 8): one mix per 8 bytes.
+        let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
+        let mut k = offset;
+        while k < end {
+            let word = mix(key ^ (k / 8)).to_le_bytes();
+            let from = (k % 8) as usize;
+            let n = (8 - from).min((end - k) as usize);
+            out.extend_from_slice(&word[from..from + n]);
+            k += n as u64;
+        }
+        out
     }
 
     /// SHA-256 (hex) of an attachment's content, computed by streaming the generator.
@@ -204,13 +214,11 @@ pub const CHUNK: usize = 64 * 1024;
 
 /// An uncompressed (stored-deflate) RGB PNG: valid, tiny, and needs no image crate.
 fn png_solid(side: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let mut raw = vec![];
-    for _ in 0..side {
-        raw.push(0u8);
-        for _ in 0..side {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    // Each row: filter byte 0, then the pixels.
+    let row: Vec<u8> = std::iter::once(0u8)
+        .chain(rgb.iter().copied().cycle().take(3 * side as usize))
+        .collect();
+    let raw = row.repeat(side as usize);
     let mut z = vec![0x78, 0x01, 0x01];
     let len = raw.len() as u16;
     z.extend_from_slice(&len.to_le_bytes());

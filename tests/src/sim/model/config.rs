@@ -130,7 +130,7 @@ impl Site {
             _ => "IN_PROGRESS",
         };
         json!({"id": id.to_string(), "name": name, "statusCategory": cat, "description": "",
-            "scope": {"type": "GLOBAL"}, "usages": []})
+            "scope": {"type": "GLOBAL"}})
     }
 
     pub fn priority_json(&self, p: usize) -> Value {
@@ -143,7 +143,7 @@ impl Site {
     pub fn resolution_json(&self, r: usize) -> Value {
         let (id, name) = RESOLUTIONS[r];
         json!({"self": url(self, &format!("resolution/{id}")), "id": id.to_string(), "name": name,
-            "description": format!("Resolved: {name}"), "isDefault": r == 0})
+            "description": format!("Resolved: {name}")})
     }
 
     pub fn link_type_json(&self, l: usize) -> Value {
@@ -217,11 +217,18 @@ impl Site {
     }
 
     pub fn screens(&self) -> Vec<Value> {
-        ["Default Screen", "Resolve Issue Screen", "Workflow Screen", "Bug Screen", "Story Screen", "Épica pantalla"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| json!({"id": 10000 + i, "name": n, "description": "", "scope": {"type": "GLOBAL"}}))
-            .collect()
+        [
+            "Default Screen",
+            "Resolve Issue Screen",
+            "Workflow Screen",
+            "Bug Screen",
+            "Story Screen",
+            "Épica pantalla",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({"id": 10000 + i, "name": n, "description": ""}))
+        .collect()
     }
 
     pub fn screen_schemes(&self) -> Vec<Value> {

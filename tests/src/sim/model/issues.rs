@@ -214,10 +214,11 @@ impl Site {
                     json!({"field": "status", "fieldtype": "jira", "fieldId": "status", "from": a.0.to_string(),
                         "fromString": a.1, "to": b.0.to_string(), "toString": b.1})
                 }
-                1 => json!({"field": "summary", "fieldtype": "jira", "fieldId": "summary", "from": null,
-                    "fromString": text::summary(&mut r), "to": null, "toString": text::summary(&mut r)}),
-                _ => json!({"field": "labels", "fieldtype": "jira", "fieldId": "labels", "from": null,
-                    "fromString": "", "to": null, "toString": text::word(&mut r)}),
+                // Text changes carry no `from`/`to` ids (the schema has them as non-null strings).
+                1 => json!({"field": "summary", "fieldtype": "jira", "fieldId": "summary",
+                    "fromString": text::summary(&mut r), "toString": text::summary(&mut r)}),
+                _ => json!({"field": "labels", "fieldtype": "jira", "fieldId": "labels",
+                    "fromString": "", "toString": text::word(&mut r)}),
             };
             json!({"id": (ID0 + i * 200 + h).to_string(), "author": author,
                 "created": timestamp(s.created + 600 * (h as i64 + 1)), "items": [item]})

@@ -95,7 +95,7 @@ impl Site {
                         self.project_key(p)
                     ))
                 }
-                "projectKeys" => v["projectKeys"] = json!([self.project_key(p)]),
+                // `projectKeys` is accepted but not returned: the Project schema does not allow it.
                 "insight" => {
                     v["insight"] = json!({"totalIssueCount": self.project_issues(p).len(), "lastIssueUpdateTime": timestamp(EPOCH + 400 * 86_400)})
                 }
@@ -242,7 +242,7 @@ impl Site {
         let (owner, share, _) = self.shared_thing(d);
         let id = ID0 + d;
         json!({"self": format!("{}/rest/api/3/dashboard/{id}", self.base_url), "id": id.to_string(),
-            "name": format!("Dashboard {d} 📊"), "description": "", "owner": self.user_ref(owner),
+            "name": format!("Dashboard {d} 📊"), "description": "", "owner": self.user_bean(owner),
             "isFavourite": d % 2 == 0, "popularity": d % 3, "sharePermissions": share, "editPermissions": [],
             "view": format!("{}/jira/dashboards/{id}", self.base_url), "isWritable": owner == 0})
     }

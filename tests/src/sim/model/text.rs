@@ -74,11 +74,11 @@ pub fn summary(r: &mut Rng) -> String {
 }
 
 pub fn sentence(r: &mut Rng) -> &'static str {
-    *r.pick(SCRIPTS)
+    SCRIPTS[r.below(SCRIPTS.len() as u64) as usize]
 }
 
 pub fn word(r: &mut Rng) -> &'static str {
-    *r.pick(WORDS)
+    WORDS[r.below(WORDS.len() as u64) as usize]
 }
 
 /// A short ADF document: a paragraph in one script, sometimes a heading and a bullet list.

@@ -142,6 +142,13 @@ impl Site {
         v
     }
 
+    /// The older `UserBean` shape (dashboard owners).
+    pub fn user_bean(&self, u: u64) -> Value {
+        let v = self.user_json(u);
+        json!({"self": v["self"], "accountId": v["accountId"], "active": v["active"],
+            "avatarUrls": v["avatarUrls"], "displayName": v["displayName"]})
+    }
+
     /// An active, Jira-using person (assignees, authors): a demo account or a generated one.
     pub fn pick_person(&self, r: &mut Rng) -> u64 {
         loop {

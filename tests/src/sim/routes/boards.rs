@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
 
-use super::{not_found_msg, page_bean, page_bean_no_total, who, Params, St};
+use super::{agile_page, not_found_msg, page_bean, who, Params, St};
 use crate::sim::model::ID0;
 use crate::sim::SimState;
 
@@ -88,11 +88,7 @@ async fn boards(State(s): St, h: HeaderMap, Query(q): Query<Params>) -> Response
         .filter(|&b| s.site.may_browse(b, ctx.admin()))
         .map(|b| s.site.board_json(b))
         .collect();
-    ctx.ok(page_bean(
-        &format!("{}/rest/agile/1.0/board", s.base_url),
-        all,
-        q.page(50, 50),
-    ))
+    ctx.ok(agile_page(all, q.page(50, 50), true))
 }
 
 fn no_board(id: &str) -> Response {
@@ -134,9 +130,5 @@ async fn sprints(
         .map(|i| s.site.sprint_json(b, i))
         .filter(|v| states.is_empty() || states.contains(&v["state"].as_str().unwrap_or("")))
         .collect();
-    ctx.ok(page_bean_no_total(
-        &format!("{}/rest/agile/1.0/board/{id}/sprint", s.base_url),
-        all,
-        q.page(50, 50),
-    ))
+    ctx.ok(agile_page(all, q.page(50, 50), false))
 }

@@ -40,7 +40,12 @@ fn attachment(
 
 async fn metadata(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
     match attachment(&s, &h, &id) {
-        Ok((ctx, a)) => ctx.ok(s.site.attachment_json(&a)),
+        Ok((ctx, a)) => {
+            // `AttachmentMetadata` has a numeric id, unlike the string ids in `fields.attachment`.
+            let mut v = s.site.attachment_json(&a);
+            v["id"] = serde_json::json!(a.id);
+            ctx.ok(v)
+        }
         Err(r) => r,
     }
 }

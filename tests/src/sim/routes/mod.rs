@@ -177,9 +177,14 @@ pub fn page_bean(url: &str, all: Vec<Value>, page: (u64, u64)) -> Value {
     bean(url, all, page, true)
 }
 
-/// A page bean without `total` (agile sprints, JRACLOUD-90676).
-pub fn page_bean_no_total(url: &str, all: Vec<Value>, page: (u64, u64)) -> Value {
-    bean(url, all, page, false)
+/// The agile page bean: no `self`/`nextPage`, and sprints omit `total` (JRACLOUD-90676).
+pub fn agile_page(all: Vec<Value>, page: (u64, u64), with_total: bool) -> Value {
+    let mut v = bean("", all, page, with_total);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("self");
+        o.remove("nextPage");
+    }
+    v
 }
 
 fn bean(url: &str, all: Vec<Value>, (start, max): (u64, u64), with_total: bool) -> Value {

@@ -202,7 +202,7 @@ async fn bulk_issues(State(s): St, h: HeaderMap, Json(b): Json<BulkBody>) -> Res
             )
         })
         .collect();
-    ctx.ok(json!({"expand": "schema,names", "issues": issues, "issueErrors": errors}))
+    ctx.ok(json!({"issues": issues, "issueErrors": errors}))
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,8 +41,7 @@ async fn server_info(State(s): St, headers: HeaderMap) -> Response {
             "serverTime": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
             "scmInfo": "6f2d1b3a9c8e7f6d5c4b3a291807f6e5d4c3b2a1",
             "serverTitle": s.config.server_title,
-            "serverTimeZone": "Etc/UTC",
-            "defaultLocale": { "locale": "en_US" }
+            "serverTimeZone": "Etc/UTC"
         }),
         account,
     )
