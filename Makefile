@@ -31,7 +31,7 @@ frontend: frontend-deps
 	$(NPM) run build
 
 app: frontend
-	cargo build -p backup-center
+	cargo build -p backup-center -p backup-center-engine --bins
 
 run: system-run app
 	cargo run -p backup-center
