@@ -366,3 +366,38 @@ async fn the_cli_snapshots_verifies_and_inspects_with_documented_exit_codes() {
     let o = run(&["snapshot", "--type", "weekly"], "x");
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extended_snapshot_of_the_small_site_has_every_attachment_by_sha256() {
+    let out = tempfile::tempdir().unwrap();
+    let config = SimConfig {
+        size: bc_tests::sim::Size::Small,
+        ..SimConfig::default()
+    };
+    let (path, s) = snapshot_with_sim(config, SnapshotKind::Extended, out.path()).await;
+    let m = verify(&path).unwrap().manifest;
+    let by_path: BTreeMap<&str, &str> = m
+        .entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.sha256.as_str()))
+        .collect();
+    let mut n = 0;
+    for id in s.site.issue_ids() {
+        for a in s.site.attachments(&id).unwrap() {
+            n += 1;
+            let prefix = format!("attachments/{id}/{}/", a.id);
+            let (_, sha) = by_path
+                .iter()
+                .find(|(p, _)| p.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("attachment {} of issue {id} is missing", a.id));
+            assert_eq!(
+                Some(sha.to_string()),
+                s.site.attachment_sha256(&a.id.to_string()),
+                "content of attachment {}",
+                a.id
+            );
+        }
+    }
+    assert_eq!(n, 100, "the small site has 100 attachments");
+    assert_eq!(m.counts["attachments"], n);
+}

@@ -11,7 +11,7 @@ use backup_center_engine::snapshot::progress::Tracker;
 use backup_center_engine::snapshot::sink::{self, MemorySink};
 use backup_center_engine::snapshot::walk::{walk, WalkOptions};
 use backup_center_engine::snapshot::SnapshotKind;
-use bc_tests::sim::{self, SimConfig, Site};
+use bc_tests::sim::{self, SimConfig, Site, Size};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -214,6 +214,55 @@ async fn extended_snapshot_holds_every_attachment_byte_for_byte() {
     }
     assert!(n > 0, "the tiny site has attachments");
     assert_eq!(t.sink.counts["attachments"], n);
+    let media: Value = reqwest::get(format!("{}/_sim/media", s.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        media["requests"].as_u64().unwrap() > 0,
+        "user avatars come from the media origin"
+    );
+    assert_eq!(
+        media["withAuthorization"], 0,
+        "Jira credentials must never reach another origin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_snapshot_of_the_small_site_holds_the_ground_truth() {
+    let config = SimConfig {
+        size: Size::Small,
+        ..SimConfig::default()
+    };
+    let (t, s) = take(
+        config,
+        sim::ADMIN_EMAIL,
+        sim::ADMIN_TOKEN,
+        SnapshotKind::Basic,
+    )
+    .await;
+    check_issues_against(&s.site, &t.sink);
+    let truth = s.site.counts();
+    for key in [
+        "issues",
+        "comments",
+        "worklogs",
+        "changelogs",
+        "remoteLinks",
+        "issueProperties",
+        "users",
+        "projects",
+        "boards",
+        "sprints",
+    ] {
+        assert_eq!(
+            t.sink.counts.get(key).copied().unwrap_or(0),
+            truth[key],
+            "count of {key}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -265,7 +265,14 @@ fn progress_printer() -> Arc<dyn Fn(Progress) + Send + Sync> {
             if l.0 != Some(p.phase) || l.1.elapsed() >= Duration::from_secs(5) {
                 *l = (Some(p.phase), Instant::now());
                 let total = p.total.map(|t| format!("/{t}")).unwrap_or_default();
-                eprintln!("{:?}: {}{total} ({} bytes)", p.phase, p.done, p.bytes);
+                let eta = p
+                    .eta_secs
+                    .map(|s| format!(", about {s} s left"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{:?}: {}{total} ({} bytes, {:.0}/s{eta})",
+                    p.phase, p.done, p.bytes, p.rate
+                );
             }
         })
     }

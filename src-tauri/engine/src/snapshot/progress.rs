@@ -1,8 +1,9 @@
-//! Progress of a snapshot, as events: phase, items done of total, bytes. Rates and ETAs are
-//! the listener's business (it owns a clock).
+//! Progress of a snapshot, as events: phase, items done of total, bytes, rate and ETA.
+//! Rates use the monotonic clock: they describe the run, they decide nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,7 +21,7 @@ pub enum Phase {
     Verifying,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Progress {
@@ -30,6 +31,10 @@ pub struct Progress {
     pub total: Option<u64>,
     /// Bytes received from Jira so far.
     pub bytes: u64,
+    /// Items per second in this phase so far.
+    pub rate: f64,
+    /// Seconds left in this phase at the current rate, once the total is known.
+    pub eta_secs: Option<u64>,
 }
 
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
@@ -39,6 +44,7 @@ pub struct Tracker {
     listener: ProgressFn,
     done: AtomicU64,
     bytes: AtomicU64,
+    phase_started: Mutex<Instant>,
 }
 
 impl Tracker {
@@ -47,11 +53,13 @@ impl Tracker {
             listener,
             done: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            phase_started: Mutex::new(Instant::now()),
         }
     }
 
     pub fn start(&self, phase: Phase, total: Option<u64>) {
         self.done.store(0, Ordering::Relaxed);
+        *self.phase_started.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         self.emit(phase, total);
     }
 
@@ -65,11 +73,61 @@ impl Tracker {
     }
 
     fn emit(&self, phase: Phase, total: Option<u64>) {
+        let done = self.done.load(Ordering::Relaxed);
+        let elapsed = self
+            .phase_started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+            .as_secs_f64();
+        let (rate, eta_secs) = rate_and_eta(done, total, elapsed);
         (self.listener)(Progress {
             phase,
-            done: self.done.load(Ordering::Relaxed),
+            done,
             total,
             bytes: self.bytes.load(Ordering::Relaxed),
+            rate,
+            eta_secs,
         });
+    }
+}
+
+/// Items per second, and seconds left once the total is known (none before any progress).
+pub fn rate_and_eta(done: u64, total: Option<u64>, elapsed_secs: f64) -> (f64, Option<u64>) {
+    if elapsed_secs <= 0.0 || done == 0 {
+        return (0.0, None);
+    }
+    let rate = done as f64 / elapsed_secs;
+    let eta = total.map(|t| (t.saturating_sub(done) as f64 / rate).ceil() as u64);
+    (rate, eta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_and_eta_follow_progress() {
+        assert_eq!(rate_and_eta(0, Some(100), 5.0), (0.0, None));
+        assert_eq!(rate_and_eta(50, Some(100), 5.0), (10.0, Some(5)));
+        assert_eq!(rate_and_eta(50, None, 5.0), (10.0, None));
+        assert_eq!(rate_and_eta(100, Some(100), 5.0), (20.0, Some(0)));
+    }
+
+    #[test]
+    fn events_carry_phase_counts_and_bytes() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let t = Tracker::new(Arc::new(move |p| s.lock().unwrap().push(p)));
+        t.start(Phase::Issues, Some(10));
+        t.add_bytes(1000);
+        t.step(Phase::Issues, 4, Some(10));
+        let last = seen.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(
+            (last.phase, last.done, last.total, last.bytes),
+            (Phase::Issues, 4, Some(10), 1000)
+        );
+        assert!(last.rate > 0.0);
+        assert!(last.eta_secs.is_some());
     }
 }
