@@ -124,18 +124,8 @@ impl JiraClient {
         path_and_query: &str,
         what: &str,
     ) -> Result<T> {
-        let (status, headers, body) = self.send(Method::GET, path_and_query, what).await?;
-        if !status.is_success() {
-            return Err(status_error(status, &headers, &body, &self.site, what));
-        }
-        serde_json::from_slice(&body).map_err(|e| {
-            Error::new(
-                ErrorKind::JiraServer,
-                format!("Jira sent a reply we could not read for {what}."),
-            )
-            .with_context("path", path_and_query)
-            .with_source(e)
-        })
+        let answer = self.send(Method::GET, path_and_query, what).await?;
+        self.decode(answer, path_and_query, what)
     }
 
     /// Sends one request, once, and returns status, headers and the body (HTTP errors are the
@@ -260,7 +250,17 @@ impl JiraClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<T> {
-        let (status, headers, bytes) = self.call(method, path_and_query, body, what).await?;
+        let answer = self.call(method, path_and_query, body, what).await?;
+        self.decode(answer, path_and_query, what)
+    }
+
+    /// A successful answer's JSON body, or the actionable error for the answer.
+    fn decode<T: DeserializeOwned>(
+        &self,
+        (status, headers, bytes): (StatusCode, HeaderMap, Vec<u8>),
+        path_and_query: &str,
+        what: &str,
+    ) -> Result<T> {
         if !status.is_success() {
             return Err(status_error(status, &headers, &bytes, &self.site, what));
         }
