@@ -46,6 +46,18 @@ pub enum ErrorKind {
     /// The disk (or quota) holding the snapshot is full: the user must free space or pick
     /// another folder; retrying as-is cannot help.
     StorageFull,
+    /// The storage server refused the login (wrong user name, password or key): the user must
+    /// fix the destination's credentials.
+    StorageAuth,
+    /// The destination folder or a file in it may not be written or read by us: the user must
+    /// change its permissions or choose another folder.
+    StoragePermission,
+    /// The destination folder does not exist and cannot be created, or a part of its path is
+    /// not a folder: the user must correct the folder.
+    StoragePath,
+    /// A file with the name of a new backup already exists at the destination. Backups are
+    /// never overwritten; the runner picks another name or gives up.
+    StorageConflict,
     /// A bug or an unexpected local failure.
     Internal,
 }

@@ -2,8 +2,9 @@
 //!
 //! Everything Backup Center does that is not a window: the Jira Cloud client ([`jira`]), the
 //! local catalog ([`catalog`]), the OS keychain ([`secrets`]), the configured sites
-//! ([`sites`]) and the snapshot files a backup produces ([`snapshot`]). It never depends on
-//! tauri, so the desktop app, the headless CLI and the tests drive the same code.
+//! ([`sites`]), the snapshot files a backup produces ([`snapshot`]) and the destinations that
+//! keep them ([`storage`]). It never depends on tauri, so the desktop app, the headless CLI
+//! and the tests drive the same code.
 //!
 //! Data flows one way: the caller (a Tauri command or the CLI) calls a use-case function in
 //! [`sites`], which validates input, reads secrets from a [`secrets::SecretStore`], talks to
@@ -17,5 +18,6 @@ pub mod jira;
 pub mod secrets;
 pub mod sites;
 pub mod snapshot;
+pub mod storage;
 
 pub use error::{Error, ErrorKind, Result, Retry};

@@ -1,0 +1,625 @@
+//! Backup destinations: where finished snapshot files are kept.
+//!
+//! A [`Destination`] is configuration: cheap to clone, it holds no connection and resolves its
+//! password from the [`SecretStore`] only when [`Destination::open`] is called. A [`Session`] is
+//! one live connection, owned by one run. Every path a session is given is a [`RemotePath`]
+//! relative to the destination's folder, so a session cannot be talked into writing anywhere
+//! else; the folder itself is configuration ([`RemoteFolder`] for servers: relative to the
+//! login directory unless it starts with `/`; a local folder is relative to a base directory).
+//!
+//! # Why the traits are synchronous
+//! The remote protocols we use (suppaftp, ssh2/libssh2) are blocking libraries. An async trait
+//! over them would only hide a thread behind `spawn_blocking` inside every method and make
+//! cancellation look cheaper than it is. So a `Session` is plain blocking code that the runner
+//! moves onto one `tokio::task::spawn_blocking` thread for the whole upload; it is `Send` but
+//! not `Sync` (one connection, one user at a time).
+//!
+//! # Rules every implementation keeps
+//! - [`Session::put`] streams to a temporary name ([`names::temporary_name`]), renames it to the
+//!   final name only if no file has that name (never overwrite a backup: OpenSSH's SFTP cannot
+//!   rename onto an existing file anyway), then confirms the size. On any failure the
+//!   temporary file is removed; [`Session::cleanup_temporaries`] removes those a crash left.
+//! - [`Session::list`] and [`Session::usage`] see only this app's files ([`names`]); foreign
+//!   files in the folder are never listed, counted or removed.
+//! - Not enough space (quota or disk) is [`ErrorKind::StorageFull`], checked up front from the
+//!   size hint and again while streaming.
+//! - A session never retries: the runner decides, and it can reconnect.
+
+pub mod local;
+pub mod memory;
+pub mod names;
+
+use std::fmt;
+use std::io::{self, Read};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::secrets::SecretStore;
+
+pub use local::LocalDestination;
+pub use memory::{Fault, MemoryDestination};
+
+/// The default quota of a local folder: 20 GB (decimal, as disks are sold and shown).
+pub const DEFAULT_QUOTA: u64 = 20_000_000_000;
+
+/// Where backups go: configuration only.
+pub trait Destination: Send + Sync + fmt::Debug {
+    /// How the user recognises this destination in messages: "the folder /home/a/Backups",
+    /// "sftp://backup@nas/jira".
+    fn describe(&self) -> String;
+
+    /// Connects (and logs in, reading the password from `secrets`).
+    ///
+    /// # Errors
+    /// `StorageAuth` for a refused login, `SecretMissing`/`SecretStoreUnavailable` when the
+    /// password cannot be read, `Unreachable`/`Dns`/`Tls`/`Timeout` for the network.
+    fn open(&self, secrets: &dyn SecretStore) -> Result<Box<dyn Session>>;
+}
+
+/// One live connection to a destination, owned by one run. Blocking; see the module docs.
+pub trait Session: Send {
+    /// Creates `dir` (relative to the destination folder; empty = the folder itself) and every
+    /// missing parent, the destination folder included. Existing folders are fine.
+    ///
+    /// # Errors
+    /// `StoragePermission`, `StoragePath` (a part of the path is a file), `StorageFull`.
+    fn create_dir_all(&mut self, dir: &RemotePath) -> Result<()>;
+
+    /// Streams `data` to `path` through a temporary name, renames it, and confirms the size.
+    /// `size_hint` (the snapshot's size, when known) lets the quota and free space be checked
+    /// before a byte is sent. The parent folder must exist.
+    ///
+    /// # Errors
+    /// `StorageConflict` if `path` exists (nothing is overwritten), `StorageFull` with the
+    /// figures, `StoragePermission`, `StoragePath`, `SnapshotCorrupt` if the stored size differs
+    /// from what was sent, `Internal` if `data` fails. No temporary file is left behind.
+    fn put(
+        &mut self,
+        path: &RemotePath,
+        data: &mut dyn Read,
+        size_hint: Option<u64>,
+    ) -> Result<BackupFile>;
+
+    /// This app's snapshot files directly in `dir` (see [`names::is_snapshot_name`]), sorted by
+    /// name. Foreign files, folders and temporaries are left out.
+    ///
+    /// # Errors
+    /// `StoragePath` if `dir` does not exist, `StoragePermission`.
+    fn list(&mut self, dir: &RemotePath) -> Result<Vec<BackupFile>>;
+
+    /// Removes one file.
+    ///
+    /// # Errors
+    /// `NotFound`, `StoragePermission`.
+    fn remove(&mut self, path: &RemotePath) -> Result<()>;
+
+    /// Renames a file; refuses (`StorageConflict`) when `to` exists.
+    ///
+    /// # Errors
+    /// `NotFound` for a missing `from`, `StorageConflict`, `StoragePermission`.
+    fn rename(&mut self, from: &RemotePath, to: &RemotePath) -> Result<()>;
+
+    /// Bytes used by this app's files in the destination folder, the quota, and the free space
+    /// where the protocol can tell.
+    ///
+    /// # Errors
+    /// As [`Session::list`].
+    fn usage(&mut self) -> Result<Usage>;
+
+    /// Removes this app's temporary files in `dir` last modified before `before` (left by
+    /// crashed or killed runs; the runner passes its own start time so a concurrent upload
+    /// is not disturbed). Returns how many were removed. Foreign files are never touched.
+    ///
+    /// # Errors
+    /// As [`Session::list`] and [`Session::remove`].
+    fn cleanup_temporaries(&mut self, dir: &RemotePath, before: DateTime<Utc>) -> Result<usize>;
+
+    /// "Test connection": create the folder, write a probe file, rename it, list, delete it.
+    /// Stops at the first failing step and says which one it was.
+    fn check(&mut self) -> CheckReport {
+        run_check(self)
+    }
+}
+
+/// Opens `destination` and runs [`Session::check`]; a failed connection or login is the
+/// [`CheckStep::Connect`] step.
+pub fn test_connection(destination: &dyn Destination, secrets: &dyn SecretStore) -> CheckReport {
+    match destination.open(secrets) {
+        Ok(mut session) => {
+            let mut report = session.check();
+            report.passed.insert(0, CheckStep::Connect);
+            report
+        }
+        Err(e) => CheckReport {
+            passed: Vec::new(),
+            failed: Some((CheckStep::Connect, e)),
+        },
+    }
+}
+
+/// A snapshot file at a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupFile {
+    /// The file name (no folder).
+    pub name: String,
+    pub size: u64,
+    /// Last modification as the server reports it; `None` where the listing has no time.
+    pub modified: Option<DateTime<Utc>>,
+}
+
+/// Figures for the usage indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes in this app's snapshot files in the destination folder.
+    pub used: u64,
+    /// The configured quota, if any.
+    pub quota: Option<u64>,
+    /// Free space on the disk holding the folder, where known (local folders; not FTP).
+    pub disk_free: Option<u64>,
+}
+
+impl Usage {
+    /// What a new backup may still take: the smaller of the quota left and the disk's free
+    /// space; `None` when neither is known.
+    pub fn available(&self) -> Option<u64> {
+        let quota_left = self.quota.map(|q| q.saturating_sub(self.used));
+        match (quota_left, self.disk_free) {
+            (Some(q), Some(d)) => Some(q.min(d)),
+            (q, d) => q.or(d),
+        }
+    }
+
+    /// `StorageFull` if `needed` bytes do not fit.
+    pub fn ensure_room(&self, needed: u64) -> Result<()> {
+        match self.available() {
+            Some(free) if needed > free => Err(not_enough_storage(Some(needed), Some(free))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The steps of "Test connection", in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStep {
+    Connect,
+    CreateFolder,
+    WriteProbe,
+    RenameProbe,
+    ListFolder,
+    DeleteProbe,
+}
+
+impl fmt::Display for CheckStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CheckStep::Connect => "connect and log in",
+            CheckStep::CreateFolder => "create the folder",
+            CheckStep::WriteProbe => "write a test file",
+            CheckStep::RenameProbe => "rename the test file",
+            CheckStep::ListFolder => "list the folder",
+            CheckStep::DeleteProbe => "delete the test file",
+        })
+    }
+}
+
+/// The outcome of "Test connection": the steps that passed and the one that failed, if any.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub passed: Vec<CheckStep>,
+    pub failed: Option<(CheckStep, Error)>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.failed.is_none()
+    }
+
+    /// The failure as one error whose message names the step:
+    /// "Test connection failed at \"write a test file\": …".
+    pub fn into_result(self) -> Result<()> {
+        match self.failed {
+            None => Ok(()),
+            Some((step, e)) => {
+                let message = format!("Test connection failed at \"{step}\": {}", e.message());
+                let kind = e.kind;
+                let retry = e.retry;
+                Err(Error::new(kind, message)
+                    .with_retry(retry)
+                    .with_context("step", step.to_string())
+                    .with_source(e))
+            }
+        }
+    }
+}
+
+fn run_check<S: Session + ?Sized>(session: &mut S) -> CheckReport {
+    let mut report = CheckReport {
+        passed: Vec::new(),
+        failed: None,
+    };
+    let probe = RemotePath::parse(names::PROBE_NAME).expect("a valid name");
+    let renamed = RemotePath::parse(names::PROBE_RENAMED).expect("a valid name");
+    let folder = RemotePath::folder();
+    let body: &[u8] = b"Backup Center connection test; safe to delete.\n";
+    let steps: [(CheckStep, &mut dyn FnMut(&mut S) -> Result<()>); 5] = [
+        (CheckStep::CreateFolder, &mut |s| s.create_dir_all(&folder)),
+        (CheckStep::WriteProbe, &mut |s| {
+            s.put(&probe, &mut &body[..], Some(body.len() as u64))
+                .map(|_| ())
+        }),
+        (CheckStep::RenameProbe, &mut |s| s.rename(&probe, &renamed)),
+        (CheckStep::ListFolder, &mut |s| s.list(&folder).map(|_| ())),
+        (CheckStep::DeleteProbe, &mut |s| s.remove(&renamed)),
+    ];
+    // A probe left by an interrupted check would make `put` refuse (it never overwrites).
+    let _ = session.remove(&probe);
+    let _ = session.remove(&renamed);
+    for (step, run) in steps {
+        match run(session) {
+            Ok(()) => report.passed.push(step),
+            Err(e) => {
+                // Best effort: leave no probe behind after a later step failed.
+                let _ = session.remove(&probe);
+                let _ = session.remove(&renamed);
+                report.failed = Some((step, e));
+                break;
+            }
+        }
+    }
+    report
+}
+
+/// A validated path below a destination's folder: `/`-separated, relative, normalised (no
+/// empty or `.` segments), never `..`, NUL, control characters or `\` (a separator on Windows
+/// servers, where `a\..\b` would escape). The empty path is the folder itself. Spaces and
+/// non-ASCII letters are fine.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RemotePath(String);
+
+impl RemotePath {
+    /// The destination folder itself.
+    pub fn folder() -> Self {
+        Self(String::new())
+    }
+
+    /// Parses a relative path; a leading `/` is refused (use [`RemoteFolder`] for that).
+    ///
+    /// # Errors
+    /// `InvalidInput` naming what is wrong.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.starts_with('/') {
+            return Err(bad_path(
+                text,
+                "it must be relative to the destination folder",
+            ));
+        }
+        check_characters(text)?;
+        let mut segments = Vec::new();
+        for segment in text.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => return Err(bad_path(text, "\"..\" is not allowed")),
+                s => segments.push(s),
+            }
+        }
+        Ok(Self(segments.join("/")))
+    }
+
+    /// `self/name`, where `name` is one segment.
+    ///
+    /// # Errors
+    /// `InvalidInput` if `name` is empty, `.`, `..` or contains `/` or a refused character.
+    pub fn join(&self, name: &str) -> Result<Self> {
+        if name.is_empty() || name == "." || name.contains('/') {
+            return Err(bad_path(name, "a file name must be one non-empty segment"));
+        }
+        let child = Self::parse(name)?;
+        if self.0.is_empty() {
+            Ok(child)
+        } else {
+            Ok(Self(format!("{}/{}", self.0, child.0)))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_folder(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|s| !s.is_empty())
+    }
+
+    /// The last segment; `None` for the folder itself.
+    pub fn file_name(&self) -> Option<&str> {
+        self.segments().last()
+    }
+
+    /// The path without its last segment (the folder itself for a top-level name).
+    pub fn parent(&self) -> Self {
+        match self.0.rfind('/') {
+            Some(i) => Self(self.0[..i].to_string()),
+            None => Self::folder(),
+        }
+    }
+
+    /// The sibling called `name`.
+    ///
+    /// # Errors
+    /// As [`RemotePath::join`].
+    pub fn with_file_name(&self, name: &str) -> Result<Self> {
+        self.parent().join(name)
+    }
+}
+
+impl fmt::Debug for RemotePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RemotePath({:?})", self.0)
+    }
+}
+
+impl fmt::Display for RemotePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "." } else { &self.0 })
+    }
+}
+
+/// A destination folder on a server as configured: relative to the login directory unless it
+/// starts with `/`. Same character rules as [`RemotePath`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RemoteFolder {
+    absolute: bool,
+    path: RemotePath,
+}
+
+impl RemoteFolder {
+    /// # Errors
+    /// `InvalidInput` as [`RemotePath::parse`].
+    pub fn parse(text: &str) -> Result<Self> {
+        let trimmed = text.trim_start_matches('/');
+        Ok(Self {
+            absolute: trimmed.len() != text.len(),
+            path: RemotePath::parse(trimmed)?,
+        })
+    }
+
+    pub fn is_absolute(&self) -> bool {
+        self.absolute
+    }
+
+    pub fn path(&self) -> &RemotePath {
+        &self.path
+    }
+
+    /// The server path of `below` in this folder: `/a/b/x.zip` or `a/b/x.zip` (`.` for the
+    /// login directory itself).
+    pub fn resolve(&self, below: &RemotePath) -> String {
+        let joined = match (self.path.as_str(), below.as_str()) {
+            ("", b) => b.to_string(),
+            (a, "") => a.to_string(),
+            (a, b) => format!("{a}/{b}"),
+        };
+        match (self.absolute, joined.is_empty()) {
+            (true, _) => format!("/{joined}"),
+            (false, true) => ".".to_string(),
+            (false, false) => joined,
+        }
+    }
+}
+
+impl fmt::Display for RemoteFolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.resolve(&RemotePath::folder()))
+    }
+}
+
+/// NUL, control characters (they corrupt listings and logs, and FTP commands end at CR/LF)
+/// and `\` are refused.
+pub(crate) fn check_characters(text: &str) -> Result<()> {
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(bad_path(
+            text,
+            &format!("it contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    if text.contains('\\') {
+        return Err(bad_path(text, "use \"/\" to separate folders, not \"\\\""));
+    }
+    Ok(())
+}
+
+fn bad_path(text: &str, why: &str) -> Error {
+    Error::invalid_input(format!("The path {text:?} cannot be used: {why}."))
+}
+
+/// "Not enough storage for this backup: 1.2 GB needed, 300.0 MB free."
+pub(crate) fn not_enough_storage(needed: Option<u64>, free: Option<u64>) -> Error {
+    let figures = match (needed, free) {
+        (Some(n), Some(f)) => format!(": {} needed, {} free", format_bytes(n), format_bytes(f)),
+        (None, Some(f)) => format!(": {} free", format_bytes(f)),
+        (Some(n), None) => format!(": {} needed", format_bytes(n)),
+        (None, None) => String::new(),
+    };
+    Error::new(
+        ErrorKind::StorageFull,
+        format!(
+            "Not enough storage for this backup{figures}. Free some space, raise the quota or \
+             choose another destination."
+        ),
+    )
+}
+
+/// Decimal units, one decimal place, as disks and quotas are shown to users.
+pub fn format_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A write failure during an upload; ENOSPC gets the figures we know.
+pub(crate) fn write_error(e: io::Error, hint: Option<u64>, free: Option<u64>, what: &str) -> Error {
+    let mapped = io_error(e, "write to", what);
+    if mapped.kind == ErrorKind::StorageFull {
+        not_enough_storage(hint, free).with_source(mapped)
+    } else {
+        mapped
+    }
+}
+
+/// What an I/O failure on `what` (a folder or file as the user knows it) means for the user.
+/// Shared by every protocol that surfaces `io::Error`s (local files, SFTP through ssh2).
+pub(crate) fn io_error(e: io::Error, action: &str, what: &str) -> Error {
+    let error = match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => not_enough_storage(None, None),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => Error::new(
+            ErrorKind::StoragePermission,
+            format!(
+                "Backup Center may not {action} {what}: permission denied. Change the folder's \
+                 permissions or choose another folder."
+            ),
+        ),
+        io::ErrorKind::NotFound => Error::new(
+            ErrorKind::StoragePath,
+            format!("Could not {action} {what}: it does not exist."),
+        ),
+        io::ErrorKind::NotADirectory => Error::new(
+            ErrorKind::StoragePath,
+            format!("Could not {action} {what}: a part of the path is a file, not a folder."),
+        ),
+        io::ErrorKind::AlreadyExists => Error::new(
+            ErrorKind::StorageConflict,
+            format!(
+                "Could not {action} {what}: a file with that name already exists. Backup \
+                 Center never overwrites a backup."
+            ),
+        ),
+        io::ErrorKind::TimedOut => Error::new(
+            ErrorKind::Timeout,
+            format!("Could not {action} {what}: timed out."),
+        ),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => Error::new(
+            ErrorKind::Unreachable,
+            format!("Could not {action} {what}: the connection was lost."),
+        ),
+        _ => Error::internal(format!("Could not {action} {what}: {e}.")),
+    };
+    error
+        .with_context("target", what.to_string())
+        .with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_refuse_traversal_nul_control_and_backslash() {
+        for bad in [
+            "..",
+            "a/../b",
+            "../x.zip",
+            "a\0b",
+            "a\nb",
+            "tab\there",
+            "del\u{7f}",
+            "a\\..\\b",
+            "/abs",
+        ] {
+            let e = RemotePath::parse(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput, "{bad:?}");
+            assert!(e.message().contains("cannot be used"), "{}", e.message());
+        }
+        assert!(RemoteFolder::parse("/srv/../etc").is_err());
+    }
+
+    #[test]
+    fn paths_are_normalised_and_keep_spaces_and_unicode() {
+        let p = RemotePath::parse("./Jira Backups//Überblick 日本/").unwrap();
+        assert_eq!(p.as_str(), "Jira Backups/Überblick 日本");
+        assert_eq!(p.file_name(), Some("Überblick 日本"));
+        assert_eq!(p.parent().as_str(), "Jira Backups");
+        assert!(RemotePath::parse("").unwrap().is_folder());
+        assert_eq!(
+            RemotePath::folder().join("a b.zip").unwrap().as_str(),
+            "a b.zip"
+        );
+        assert!(RemotePath::folder().join("a/b").is_err());
+        assert!(RemotePath::folder().join("..").is_err());
+        assert!(RemotePath::folder().join("").is_err());
+    }
+
+    #[test]
+    fn folders_are_relative_to_the_login_directory_unless_absolute() {
+        let name = RemotePath::parse("x.zip").unwrap();
+        let rel = RemoteFolder::parse("backups/jira").unwrap();
+        assert!(!rel.is_absolute());
+        assert_eq!(rel.resolve(&name), "backups/jira/x.zip");
+        let abs = RemoteFolder::parse("/srv/backups").unwrap();
+        assert_eq!(abs.resolve(&name), "/srv/backups/x.zip");
+        assert_eq!(RemoteFolder::parse("").unwrap().to_string(), ".");
+        assert_eq!(RemoteFolder::parse("/").unwrap().to_string(), "/");
+    }
+
+    #[test]
+    fn available_is_the_smaller_of_quota_left_and_disk_free() {
+        let u = Usage {
+            used: 15,
+            quota: Some(20),
+            disk_free: Some(100),
+        };
+        assert_eq!(u.available(), Some(5));
+        let e = u.ensure_room(6).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::StorageFull);
+        assert!(
+            e.message()
+                .contains("Not enough storage for this backup: 6 bytes needed, 5 bytes free"),
+            "{}",
+            e.message()
+        );
+        assert!(u.ensure_room(5).is_ok());
+        let none = Usage {
+            used: 1,
+            quota: None,
+            disk_free: None,
+        };
+        assert_eq!(none.available(), None);
+        assert!(none.ensure_room(u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn bytes_are_shown_in_decimal_units() {
+        assert_eq!(format_bytes(999), "999 bytes");
+        assert_eq!(format_bytes(1_500), "1.5 kB");
+        assert_eq!(format_bytes(DEFAULT_QUOTA), "20.0 GB");
+    }
+
+    #[test]
+    fn io_errors_become_actionable() {
+        let e = io_error(
+            io::Error::from(io::ErrorKind::PermissionDenied),
+            "write to",
+            "/srv/b",
+        );
+        assert_eq!(e.kind, ErrorKind::StoragePermission);
+        assert!(e
+            .message()
+            .starts_with("Backup Center may not write to /srv/b: permission denied"));
+        let full = io_error(io::Error::from(io::ErrorKind::StorageFull), "write", "x");
+        assert_eq!(full.kind, ErrorKind::StorageFull);
+    }
+}
