@@ -242,21 +242,28 @@ fn run_check<S: Session + ?Sized>(session: &mut S) -> CheckReport {
     let renamed = RemotePath::parse(names::PROBE_RENAMED).expect("a valid name");
     let folder = RemotePath::folder();
     let body: &[u8] = b"Backup Center connection test; safe to delete.\n";
-    let steps: [(CheckStep, &mut dyn FnMut(&mut S) -> Result<()>); 5] = [
-        (CheckStep::CreateFolder, &mut |s| s.create_dir_all(&folder)),
-        (CheckStep::WriteProbe, &mut |s| {
-            s.put(&probe, &mut &body[..], Some(body.len() as u64))
-                .map(|_| ())
-        }),
-        (CheckStep::RenameProbe, &mut |s| s.rename(&probe, &renamed)),
-        (CheckStep::ListFolder, &mut |s| s.list(&folder).map(|_| ())),
-        (CheckStep::DeleteProbe, &mut |s| s.remove(&renamed)),
-    ];
     // A probe left by an interrupted check would make `put` refuse (it never overwrites).
     let _ = session.remove(&probe);
     let _ = session.remove(&renamed);
-    for (step, run) in steps {
-        match run(session) {
+    for step in [
+        CheckStep::CreateFolder,
+        CheckStep::WriteProbe,
+        CheckStep::RenameProbe,
+        CheckStep::ListFolder,
+        CheckStep::DeleteProbe,
+    ] {
+        let outcome = match step {
+            // The caller connected; see `test_connection`.
+            CheckStep::Connect => Ok(()),
+            CheckStep::CreateFolder => session.create_dir_all(&folder),
+            CheckStep::WriteProbe => session
+                .put(&probe, &mut &body[..], Some(body.len() as u64))
+                .map(|_| ()),
+            CheckStep::RenameProbe => session.rename(&probe, &renamed),
+            CheckStep::ListFolder => session.list(&folder).map(|_| ()),
+            CheckStep::DeleteProbe => session.remove(&renamed),
+        };
+        match outcome {
             Ok(()) => report.passed.push(step),
             Err(e) => {
                 // Best effort: leave no probe behind after a later step failed.
