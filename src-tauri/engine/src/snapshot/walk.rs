@@ -248,12 +248,12 @@ async fn projects(
         )
         .await?;
     sink.count("projects", list.len() as u64).await?;
-    let refs = stream::iter(list)
+    // In Jira's order, so the issue walk (and the entry order) is the same run after run.
+    stream::iter(list)
         .map(|p| project(client, sink, p))
-        .buffer_unordered(opts.fan_out)
+        .buffered(opts.fan_out)
         .try_collect::<Vec<_>>()
-        .await?;
-    Ok(refs)
+        .await
 }
 
 async fn project(client: &JiraClient, sink: &SinkHandle, p: Value) -> Result<ProjectRef> {
@@ -548,7 +548,8 @@ async fn filters_and_dashboards(
                 json!({ "dashboard": d, "gadgets": gadgets.map(|g| g["gadgets"].clone()) }),
             ))
         })
-        .buffer_unordered(opts.fan_out)
+        // In order: the lines of one entry must not depend on which answer came first.
+        .buffered(opts.fan_out)
         .try_collect()
         .await?;
     sink.begin_jsonl(layout::DASHBOARDS).await?;
