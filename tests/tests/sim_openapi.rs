@@ -251,8 +251,8 @@ async fn every_served_endpoint_matches_the_openapi_schema() {
     }
     // One issue at a time (what per-issue backup scripts do): the same bean bulkfetch returns.
     for id in ["10000", "10001"]
-        .iter()
-        .chain(issue_ids.iter().take(3).map(|s| &s[..]))
+        .into_iter()
+        .chain(issue_ids.iter().take(3).map(|s| s.as_str()))
     {
         let one = c.get(&format!("/rest/api/3/issue/{id}"), 200).await;
         check(

@@ -421,7 +421,7 @@ async fn figure3(work: &Path, rows: &mut Vec<Row>) {
     let t = Instant::now();
     let status = tokio::process::Command::new("curl")
         .args(["--parallel", "--parallel-max", &concurrency.to_string()])
-        .args(["--silent", "--show-error", "--fail"])
+        .args(["--silent", "--show-error", "--fail", "--no-progress-meter"])
         .args(["-u", &format!("{}:{}", sim::ADMIN_EMAIL, sim::ADMIN_TOKEN)])
         .arg("--config")
         .arg(&cfg)
