@@ -132,6 +132,8 @@ async fn main() {
         rows.iter().filter(|r| r.pass == Some(true)).count()
     );
     if failed > 0 {
+        // exit() skips destructors: remove the work folder first.
+        drop(work);
         std::process::exit(1);
     }
 }
