@@ -1,9 +1,10 @@
-# Backup Center. `make run` starts the app; `make test` runs every test. Both install what
-# they need (system packages with apt-get, npm packages) and are fast when it is there.
+# Backup Center. `make run` starts the app; `make test` runs every test; `make bench` prints
+# the snapshot benchmarks. They install what they need (system packages with apt-get, npm
+# packages) and are fast when it is there.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
-.PHONY: run test system-run system-test frontend-deps frontend app lint rust-tests frontend-tests bindings clean
+.PHONY: run test bench system-run system-test frontend-deps frontend app lint rust-tests frontend-tests bindings clean
 
 # What building and running the desktop app needs on Debian/Ubuntu.
 PKGS_RUN := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev \
@@ -49,6 +50,13 @@ rust-tests: app
 
 test: system-test lint frontend-tests rust-tests
 	@echo "make test: all checks passed"
+
+# The snapshot benchmarks (tests/src/bin/snapshot-bench.rs): figures 1-3 on the medium site;
+# BENCH_LARGE=1 adds figure 4 (the CLI's peak RSS on the large site, much longer). Not part of
+# `make test`. BENCH_ARGS passes options through, e.g. BENCH_ARGS="--only 2 --rate 400".
+bench: system-test
+	cargo build --release -p backup-center-tests -p backup-center-engine --bins
+	BENCH_LARGE=$(BENCH_LARGE) $${CARGO_TARGET_DIR:-target}/release/snapshot-bench --bin-dir $${CARGO_TARGET_DIR:-target}/release $(BENCH_ARGS)
 
 # Regenerates frontend/src/lib/bindings.ts from the Rust commands.
 bindings: frontend

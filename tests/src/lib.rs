@@ -1,6 +1,7 @@
 //! Test support for Backup Center: the Jira Cloud simulator ([`sim`]) and the harness that
 //! starts real parts (Xvfb, the Secret Service, WebKitWebDriver) for end-to-end tests
-//! ([`harness`]).
+//! ([`harness`]); the snapshot benchmarks' parts ([`bench`], run by `make bench`).
 
+pub mod bench;
 pub mod harness;
 pub mod sim;

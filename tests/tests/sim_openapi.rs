@@ -249,6 +249,42 @@ async fn every_served_endpoint_matches_the_openapi_schema() {
             );
         }
     }
+    // One issue at a time (what per-issue backup scripts do): the same bean bulkfetch returns.
+    for id in ["10000", "10001"]
+        .into_iter()
+        .chain(issue_ids.iter().take(3).map(|s| s.as_str()))
+    {
+        let one = c.get(&format!("/rest/api/3/issue/{id}"), 200).await;
+        check(
+            &platform,
+            "get",
+            "/rest/api/3/issue/{issueIdOrKey}",
+            200,
+            &one,
+        );
+        let bulk = c
+            .post(
+                "/rest/api/3/issue/bulkfetch",
+                &json!({"issueIdsOrKeys": [id], "fields": ["*all"]}),
+                200,
+            )
+            .await;
+        assert_eq!(
+            one, bulk["issues"][0],
+            "GET /issue/{id} differs from bulkfetch"
+        );
+    }
+    let one = c
+        .get("/rest/api/3/issue/10001?fields=summary,status", 200)
+        .await;
+    check(
+        &platform,
+        "get",
+        "/rest/api/3/issue/{issueIdOrKey}",
+        200,
+        &one,
+    );
+    assert_eq!(one["fields"].as_object().unwrap().len(), 2);
     let body = json!({"issueIdsOrKeys": some.iter().take(100).collect::<Vec<_>>(), "fields": ["*all"], "expand": ["changelog"]});
     let r = c.post("/rest/api/3/issue/bulkfetch", &body, 200).await;
     check(&platform, "post", "/rest/api/3/issue/bulkfetch", 200, &r);
@@ -289,9 +325,26 @@ async fn every_served_endpoint_matches_the_openapi_schema() {
     check(&platform, "post", "/rest/api/3/search/jql", 400, &e);
     let e = Client::user(&s).get("/rest/api/3/screens", 403).await;
     check(&platform, "get", "/rest/api/3/screens", 403, &e);
+    // The document gives no schema for the 404: Jira sends its ErrorCollection.
+    let missing = c.get("/rest/api/3/issue/99999", 404).await;
+    let hidden_id = 10_000 + s.site.project_first_issue(1);
+    let hidden = Client::user(&s)
+        .get(&format!("/rest/api/3/issue/{hidden_id}"), 404)
+        .await;
+    assert_eq!(hidden, missing, "hidden and missing look the same");
+    for e in platform.errors(
+        json!({"$ref": "#/components/schemas/ErrorCollection"}),
+        &missing,
+    ) {
+        failures.push(format!("get /rest/api/3/issue/{{issueIdOrKey}} 404: {e}"));
+    }
+    assert_eq!(
+        missing["errorMessages"][0],
+        "Issue does not exist or you do not have permission to see it."
+    );
     eprintln!(
         "validated {} answers; no JSON schema in the documents for: {unschematized:?}",
-        gets.len() + 12
+        gets.len() + 19
     );
     assert!(
         failures.is_empty(),

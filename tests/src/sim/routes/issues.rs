@@ -1,4 +1,5 @@
-//! Per-issue sub-resources: comments and worklogs (style B), changelog (style A), remote
+//! One issue at a time: the issue itself (`GET /issue/{id}`, what per-issue backup scripts
+//! use), and its sub-resources: comments and worklogs (style B), changelog (style A), remote
 //! links, watchers, votes and properties (unpaged).
 
 use std::sync::Arc;
@@ -10,12 +11,14 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
+use super::search::select_fields;
 use super::{not_found_msg, page_bean, who, Ctx, Params, St};
 use crate::sim::model::ID0;
 use crate::sim::SimState;
 
 pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
+        .route("/rest/api/3/issue/{id}", get(one_issue))
         .route("/rest/api/3/issue/{id}/comment", get(comments))
         .route("/rest/api/3/issue/{id}/worklog", get(worklogs))
         .route("/rest/api/3/issue/{id}/changelog", get(changelog))
@@ -36,6 +39,27 @@ pub fn issue(s: &SimState, h: &HeaderMap, id: &str) -> Result<(Ctx, u64), Respon
     match s.site.live(id) {
         Some(i) if s.site.may_browse(s.site.project_of(i), ctx.admin()) => Ok((ctx, i)),
         _ => Err(no_issue()),
+    }
+}
+
+/// The issue bean exactly as bulkfetch returns it (`fields` defaults to all, `expand` as
+/// there); Jira's 404 ErrorCollection when it is missing or hidden.
+async fn one_issue(
+    State(s): St,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Params>,
+) -> Response {
+    match issue(&s, &h, &id) {
+        Ok((ctx, i)) => {
+            let fields: Vec<String> = q.all("fields").into_iter().map(str::to_string).collect();
+            let expand = q.get("expand");
+            ctx.ok(select_fields(
+                s.site.issue_bean(i, Some(ctx.index), expand),
+                &fields,
+            ))
+        }
+        Err(r) => r,
     }
 }
 
