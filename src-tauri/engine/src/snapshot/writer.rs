@@ -320,8 +320,10 @@ impl SnapshotWriter {
         }
         self.close_open()?;
         // Sections and deletions are found concurrently: list them in a stable order.
-        self.partial_sections.sort_by(|a, b| a.section.cmp(&b.section));
-        self.deleted.sort_by(|a, b| (&a.entity, &a.id).cmp(&(&b.entity, &b.id)));
+        self.partial_sections
+            .sort_by(|a, b| a.section.cmp(&b.section));
+        self.deleted
+            .sort_by(|a, b| (&a.entity, &a.id).cmp(&(&b.entity, &b.id)));
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             kind: self.meta.kind,
