@@ -61,9 +61,14 @@ impl JiraClient {
         what: &str,
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<u64> {
-        let mut file = tokio::fs::File::create(dest)
-            .await
-            .map_err(|e| io_error(e, dest))?;
+        // Buffered: the HTTP body arrives in small chunks, and every unbuffered write to a
+        // tokio file is a round trip to the blocking pool.
+        let mut file = tokio::io::BufWriter::with_capacity(
+            1 << 20,
+            tokio::fs::File::create(dest)
+                .await
+                .map_err(|e| io_error(e, dest))?,
+        );
         let mut have: u64 = 0;
         let mut failures = 0u32;
         loop {
@@ -82,7 +87,11 @@ impl JiraClient {
                 match status {
                     StatusCode::OK if have > 0 => {
                         // The server ignored the Range: start over.
-                        file.set_len(0).await.map_err(|e| io_error(e, dest))?;
+                        file.flush().await.map_err(|e| io_error(e, dest))?;
+                        file.get_mut()
+                            .set_len(0)
+                            .await
+                            .map_err(|e| io_error(e, dest))?;
                         file.seek(std::io::SeekFrom::Start(0))
                             .await
                             .map_err(|e| io_error(e, dest))?;
