@@ -12,10 +12,11 @@
 use std::collections::BTreeMap;
 
 use backup_center_engine::jira::JiraClient;
+use backup_center_engine::snapshot::issues;
 use backup_center_engine::{ErrorKind, Result};
 use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::digest::{Digest, IssueDigest};
 
@@ -62,37 +63,13 @@ pub async fn project_ids(client: &JiraClient) -> Result<Vec<String>> {
 pub async fn issue_ids(client: &JiraClient, limit: Option<usize>) -> Result<Vec<String>> {
     let limit = limit.unwrap_or(usize::MAX);
     let mut ids = Vec::new();
-    'projects: for p in project_ids(client).await? {
-        let mut token: Option<String> = None;
-        loop {
-            let mut body = json!({
-                "jql": format!("project = {p} ORDER BY id ASC"),
-                "fields": ["id"],
-                "maxResults": 5000,
-            });
-            if let Some(t) = &token {
-                body["nextPageToken"] = json!(t);
+    // The listing is the same for both walkers: the engine's own.
+    for p in project_ids(client).await? {
+        for id in issues::issue_ids(client, &p).await? {
+            if ids.len() >= limit {
+                return Ok(ids);
             }
-            let page: Value = client
-                .json(
-                    Method::POST,
-                    "/rest/api/3/search/jql",
-                    Some(&body),
-                    "issues",
-                )
-                .await?;
-            for i in page["issues"].as_array().into_iter().flatten() {
-                if ids.len() >= limit {
-                    break 'projects;
-                }
-                if let Some(id) = i["id"].as_str() {
-                    ids.push(id.to_string());
-                }
-            }
-            match page["nextPageToken"].as_str() {
-                Some(t) if page["isLast"].as_bool() != Some(true) => token = Some(t.to_string()),
-                _ => break,
-            }
+            ids.push(id);
         }
     }
     Ok(ids)

@@ -68,8 +68,8 @@ pub async fn walk(
     Ok(found.into_iter().flatten().collect())
 }
 
-/// Every issue id of a project, oldest first.
-async fn issue_ids(client: &JiraClient, project_id: &str) -> Result<Vec<String>> {
+/// Every issue id of a project, oldest first (`search/jql`, 5,000 ids a page).
+pub async fn issue_ids(client: &JiraClient, project_id: &str) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     let mut token: Option<String> = None;
     loop {
