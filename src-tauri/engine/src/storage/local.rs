@@ -17,8 +17,8 @@ use std::path::{Component, Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{
-    io_error, names, not_enough_storage, write_error, BackupFile, Destination, RemotePath, Session,
-    Usage, DEFAULT_QUOTA,
+    io_error, names, not_enough_storage, read_chunk, write_error, BackupFile, Destination,
+    RemotePath, Session, Usage, DEFAULT_QUOTA,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
@@ -170,16 +170,9 @@ impl LocalSession {
         let mut buf = vec![0u8; CHUNK];
         let mut written = 0u64;
         loop {
-            let n = match data.read(&mut buf) {
-                Ok(0) => return Ok(written),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::internal(format!(
-                        "Could not read the backup to store in {shown}: {e}."
-                    ))
-                    .with_source(e))
-                }
+            let n = match read_chunk(data, &mut buf, shown)? {
+                0 => return Ok(written),
+                n => n,
             };
             if let Some(limit) = limit {
                 if written + n as u64 > limit {

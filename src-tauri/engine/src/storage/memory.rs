@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{
-    io_error, names, not_enough_storage, write_error, BackupFile, Destination, RemotePath, Session,
-    Usage,
+    io_error, names, not_enough_storage, read_chunk, write_error, BackupFile, Destination,
+    RemotePath, Session, Usage,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
@@ -350,16 +350,9 @@ impl MemorySession {
         let mut buf = vec![0u8; 64 * 1024];
         let mut written = 0u64;
         loop {
-            let n = match data.read(&mut buf) {
-                Ok(0) => return Ok(written),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::internal(format!(
-                        "Could not read the backup to store in {what}: {e}."
-                    ))
-                    .with_source(e))
-                }
+            let n = match read_chunk(data, &mut buf, &what)? {
+                0 => return Ok(written),
+                n => n,
             };
             let after = written + n as u64;
             if quota_left.is_some_and(|q| after > q) {

@@ -280,6 +280,22 @@ fn run_check<S: Session + ?Sized>(session: &mut S) -> CheckReport {
     report
 }
 
+/// The next chunk of a backup being stored (0 at its end), retrying interrupted reads.
+pub(crate) fn read_chunk(data: &mut dyn Read, buf: &mut [u8], shown: &str) -> Result<usize> {
+    loop {
+        match data.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::internal(format!(
+                    "Could not read the backup to store in {shown}: {e}."
+                ))
+                .with_source(e))
+            }
+        }
+    }
+}
+
 /// "Not enough storage for this backup: 1.2 GB needed, 300.0 MB free."
 pub(crate) fn not_enough_storage(needed: Option<u64>, free: Option<u64>) -> Error {
     let figures = match (needed, free) {
