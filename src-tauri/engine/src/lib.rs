@@ -12,6 +12,7 @@
 //! Every failure is an [`Error`] with a kind, a retry class and an actionable message.
 
 pub mod catalog;
+pub mod checksum;
 pub mod clock;
 pub mod error;
 pub mod jira;

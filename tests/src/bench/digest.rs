@@ -4,9 +4,8 @@
 //! are written and counts everything else.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use backup_center_engine::snapshot::sink::SnapshotSink;
+use backup_center_engine::snapshot::sink::{SnapshotSink, StagedFile};
 use backup_center_engine::Result;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -135,8 +134,8 @@ impl SnapshotSink for DigestSink {
     fn end_jsonl(&mut self) -> Result<()> {
         Ok(())
     }
-    fn add_file(&mut self, _path: &str, file: PathBuf) -> Result<()> {
-        let _ = std::fs::remove_file(file);
+    fn add_file(&mut self, _path: &str, staged: StagedFile) -> Result<()> {
+        let _ = std::fs::remove_file(staged.file);
         Ok(())
     }
     fn count(&mut self, entity: &str, n: u64) {

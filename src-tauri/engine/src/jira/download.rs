@@ -12,7 +12,17 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::client::status_error;
 use super::JiraClient;
+use crate::checksum::{Digest, Sha256};
 use crate::error::{Error, ErrorKind, Result};
+
+/// A finished download: its size and the SHA-256 of exactly the bytes Jira sent, computed as
+/// they arrived (across resumed connections), so the snapshot records what Jira served and
+/// verification later proves the copy in the ZIP is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Downloaded {
+    pub size: u64,
+    pub sha256: Digest,
+}
 
 fn io_error(e: std::io::Error, dest: &Path) -> Error {
     let full = e.raw_os_error() == Some(28); // ENOSPC
@@ -29,14 +39,14 @@ fn io_error(e: std::io::Error, dest: &Path) -> Error {
 
 impl JiraClient {
     /// Downloads a Jira path (authenticated, same origin) to `dest`, resuming after dropped
-    /// connections. Returns the number of bytes written.
+    /// connections.
     pub async fn download(
         &self,
         path: &str,
         dest: &Path,
         what: &str,
         on_bytes: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64> {
+    ) -> Result<Downloaded> {
         self.download_from(Some(path), None, dest, what, on_bytes)
             .await
     }
@@ -48,7 +58,7 @@ impl JiraClient {
         dest: &Path,
         what: &str,
         on_bytes: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64> {
+    ) -> Result<Downloaded> {
         self.download_from(None, Some(url), dest, what, on_bytes)
             .await
     }
@@ -60,7 +70,7 @@ impl JiraClient {
         dest: &Path,
         what: &str,
         on_bytes: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64> {
+    ) -> Result<Downloaded> {
         // Buffered: the HTTP body arrives in small chunks, and every unbuffered write to a
         // tokio file is a round trip to the blocking pool.
         let mut file = tokio::io::BufWriter::with_capacity(
@@ -70,6 +80,7 @@ impl JiraClient {
                 .map_err(|e| io_error(e, dest))?,
         );
         let mut have: u64 = 0;
+        let mut hasher = Sha256::new();
         let mut failures = 0u32;
         loop {
             let permit = self.throttle().acquire().await;
@@ -96,6 +107,7 @@ impl JiraClient {
                             .await
                             .map_err(|e| io_error(e, dest))?;
                         have = 0;
+                        hasher = Sha256::new();
                     }
                     StatusCode::OK => {}
                     StatusCode::PARTIAL_CONTENT if resp.headers().get(CONTENT_RANGE).is_some() => {}
@@ -112,6 +124,7 @@ impl JiraClient {
                     file.write_all(&chunk)
                         .await
                         .map_err(|e| io_error(e, dest))?;
+                    hasher.update(&chunk);
                     have += chunk.len() as u64;
                     on_bytes(chunk.len() as u64);
                 }
@@ -132,6 +145,9 @@ impl JiraClient {
         // No fsync: the file is a staging copy, read back at once into the snapshot, which is
         // itself synced before it is verified and renamed. Syncing here cost 30x throughput.
         file.flush().await.map_err(|e| io_error(e, dest))?;
-        Ok(have)
+        Ok(Downloaded {
+            size: have,
+            sha256: hasher.finish(),
+        })
     }
 }

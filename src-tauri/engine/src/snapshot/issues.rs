@@ -174,9 +174,6 @@ async fn chunk_of_issues(
         totals.add(&counts);
         attachments.extend(atts);
     }
-    for (id, _) in chunk.iter().filter(|(_, id)| bodies.contains_key(id)) {
-        let _ = id;
-    }
     totals.send(sink).await?;
     Ok(attachments)
 }

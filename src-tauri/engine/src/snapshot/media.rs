@@ -10,11 +10,11 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::issues::AttachmentRef;
 use super::progress::{Phase, Tracker};
-use super::sink::SinkHandle;
+use super::sink::{SinkHandle, StagedFile};
 use super::walk::{ProjectRef, WalkOptions};
 use super::{layout, sanitise_file_name};
 use crate::error::{ErrorKind, Result};
-use crate::jira::JiraClient;
+use crate::jira::{Downloaded, JiraClient};
 
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
@@ -24,6 +24,14 @@ fn temp_path(opts: &WalkOptions) -> PathBuf {
         std::process::id(),
         NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
     ))
+}
+
+fn staged(file: PathBuf, got: Downloaded) -> StagedFile {
+    StagedFile {
+        file,
+        size: got.size,
+        sha256: got.sha256,
+    }
 }
 
 pub async fn walk(
@@ -56,10 +64,10 @@ pub async fn walk(
                 .download(&path, &tmp, "an attachment", &on_bytes)
                 .await
             {
-                Ok(_) => {
+                Ok(got) => {
                     let entry =
                         layout::attachment(&a.issue_id, &a.id, &sanitise_file_name(&a.filename));
-                    sink.file(entry, tmp).await?;
+                    sink.file(entry, staged(tmp, got)).await?;
                     sink.count("attachments", 1).await?;
                     sink.count("attachmentBytes", a.size).await?;
                 }
@@ -91,10 +99,11 @@ pub async fn walk(
             let tmp = temp_path(opts);
             let path =
                 format!("/rest/api/3/universal_avatar/view/type/project/avatar/{id}?format=png");
-            client
+            let got = client
                 .download(&path, &tmp, "a project avatar", &on_bytes)
                 .await?;
-            sink.file(layout::avatar("project", id, "png"), tmp).await?;
+            sink.file(layout::avatar("project", id, "png"), staged(tmp, got))
+                .await?;
             sink.count("projectAvatars", 1).await
         })
         .buffer_unordered(opts.fan_out.max(1))
@@ -108,9 +117,12 @@ pub async fn walk(
                 .download_public(url, &tmp, "a user avatar", &on_bytes)
                 .await
             {
-                Ok(_) => {
-                    sink.file(layout::avatar("user", &format!("{i:06}"), "png"), tmp)
-                        .await?;
+                Ok(got) => {
+                    sink.file(
+                        layout::avatar("user", &format!("{i:06}"), "png"),
+                        staged(tmp, got),
+                    )
+                    .await?;
                     sink.count("userAvatars", 1).await
                 }
                 // A missing avatar is not worth failing a backup for; say so in the manifest.

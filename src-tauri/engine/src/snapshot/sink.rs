@@ -11,7 +11,18 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checksum::{Digest, Sha256};
 use crate::error::{Error, Result};
+
+/// A downloaded file waiting in the temporary folder to be copied into the snapshot, with
+/// the size and SHA-256 the download measured (so the single writer thread does not hash it
+/// again; `verify` later proves the copy in the ZIP matches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedFile {
+    pub file: PathBuf,
+    pub size: u64,
+    pub sha256: Digest,
+}
 
 /// What a snapshot's entries are written into: the ZIP writer, or memory in tests.
 pub trait SnapshotSink: Send + 'static {
@@ -24,7 +35,7 @@ pub trait SnapshotSink: Send + 'static {
     fn end_jsonl(&mut self) -> Result<()>;
     /// A binary entry (attachment, avatar) from a local temporary file, stored uncompressed.
     /// The sink removes the file once copied.
-    fn add_file(&mut self, path: &str, file: PathBuf) -> Result<()>;
+    fn add_file(&mut self, path: &str, file: StagedFile) -> Result<()>;
     fn count(&mut self, entity: &str, n: u64);
     fn mark_partial(&mut self, section: &str, reason: &str);
     fn record_deleted(&mut self, entity: &str, id: &str, note: &str);
@@ -35,7 +46,7 @@ enum Op {
     BeginJsonl(String),
     Line(Vec<u8>),
     EndJsonl,
-    File(String, PathBuf),
+    File(String, StagedFile),
     Count(String, u64),
     Partial(String, String),
     Deleted(String, String, String),
@@ -136,7 +147,7 @@ impl SinkHandle {
         self.send(Op::EndJsonl).await
     }
 
-    pub async fn file(&self, path: impl Into<String>, file: PathBuf) -> Result<()> {
+    pub async fn file(&self, path: impl Into<String>, file: StagedFile) -> Result<()> {
         self.send(Op::File(path.into(), file)).await
     }
 
@@ -236,10 +247,16 @@ impl SnapshotSink for MemorySink {
         self.put(&path, buf)
     }
 
-    fn add_file(&mut self, path: &str, file: PathBuf) -> Result<()> {
-        let bytes = std::fs::read(&file)
+    fn add_file(&mut self, path: &str, file: StagedFile) -> Result<()> {
+        let bytes = std::fs::read(&file.file)
             .map_err(|e| Error::internal("read a downloaded file").with_source(e))?;
-        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(&file.file);
+        // Tests rely on this sink: prove the download's own figures on the way.
+        if bytes.len() as u64 != file.size || Sha256::digest(&bytes) != file.sha256 {
+            return Err(Error::internal(format!(
+                "{path}: the staged file does not match its download's size and SHA-256"
+            )));
+        }
         self.put(path, bytes)
     }
 

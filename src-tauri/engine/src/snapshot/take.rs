@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::progress::{Phase, Tracker};
-use super::sink::{self, SnapshotSink};
+use super::sink::{self, SnapshotSink, StagedFile};
 use super::walk::{walk, WalkOptions};
 use super::{
     Compression, SiteInfo, SnapshotKind, SnapshotMeta, SnapshotWriter, COUNT_ATTACHMENTS,
@@ -50,16 +50,17 @@ impl SnapshotSink for ZipSink {
         Ok(())
     }
 
-    fn add_file(&mut self, path: &str, file: PathBuf) -> Result<()> {
-        let f = std::fs::File::open(&file).map_err(|e| {
+    fn add_file(&mut self, path: &str, staged: StagedFile) -> Result<()> {
+        let f = std::fs::File::open(&staged.file).map_err(|e| {
             Error::internal(format!(
                 "Could not read the downloaded file {}.",
-                file.display()
+                staged.file.display()
             ))
             .with_source(e)
         });
-        let result = f.and_then(|f| self.writer.add_stream(path, f, Compression::Stored));
-        let _ = std::fs::remove_file(&file);
+        let result =
+            f.and_then(|f| self.writer.add_prehashed(path, f, staged.size, staged.sha256));
+        let _ = std::fs::remove_file(&staged.file);
         result.map(|_| ())
     }
 

@@ -5,12 +5,12 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
 use super::format::{
     layout, Manifest, COUNT_ATTACHMENTS, COUNT_ISSUES, FORMAT_VERSION, MANIFEST_PATH,
 };
+use crate::checksum::Sha256;
 use crate::{Error, ErrorKind, Result};
 
 /// What [`verify`] checked.
@@ -98,7 +98,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
                 ),
             ));
         }
-        if hex::encode(hasher.finalize()) != sha {
+        if hasher.finish().to_hex() != sha {
             return Err(corrupt(path, &format!("entry {name}: SHA-256 mismatch")));
         }
         seen += 1;

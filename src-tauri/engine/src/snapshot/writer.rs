@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
@@ -19,6 +18,7 @@ use super::names::check_entry_path;
 pub(crate) use super::output::Sink;
 use super::output::{sync_dir, Output, WriteProgress};
 use super::{io_error, verify, zip_error};
+use crate::checksum::{Digest, Sha256};
 use crate::{Error, ErrorKind, Result};
 
 /// How an entry's bytes are stored.
@@ -51,11 +51,21 @@ pub struct SnapshotMeta {
 /// irrelevant for memory.
 pub(super) const CHUNK: usize = 64 * 1024;
 
-/// The entry currently being written: its bytes are hashed and counted on their way in.
+/// Copy-buffer size for staged downloads: fewer, larger reads and writes for big files.
+const STAGED_CHUNK: usize = 1 << 20;
+
+/// The entry currently being written: its bytes are counted, and hashed on their way in
+/// unless the caller already knows the digest.
 struct OpenEntry {
     path: String,
-    hasher: Sha256,
+    hash: EntryHash,
     size: u64,
+}
+
+enum EntryHash {
+    Running(Sha256),
+    /// Measured by whoever produced the bytes (a download); `verify` checks it.
+    Known(Digest),
 }
 
 /// Writes one snapshot ZIP, one entry after the other, in constant memory (plus one small
@@ -261,6 +271,47 @@ impl SnapshotWriter {
         self.close_open()?.ok_or_else(closed)
     }
 
+    /// Streams exactly `size` bytes from `reader` (a staged download) into a new stored entry
+    /// whose SHA-256 the caller already measured: the one writer thread then only copies, and
+    /// [`super::verify`] later proves the copy matches. A reader that yields another number of
+    /// bytes is an error and the entry is dropped, as in [`Self::add_stream`].
+    ///
+    /// # Errors
+    /// As [`Self::add_stream`]; `Internal` for a size mismatch.
+    pub fn add_prehashed(
+        &mut self,
+        path: &str,
+        mut reader: impl Read,
+        size: u64,
+        sha256: Digest,
+    ) -> Result<EntryRecord> {
+        self.begin(path, Compression::Stored, size >= u64::from(u32::MAX))?;
+        if let Some(open) = self.open.as_mut() {
+            open.hash = EntryHash::Known(sha256);
+        }
+        let mut buf = vec![0u8; STAGED_CHUNK];
+        let mut copied = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.abandon_open(e)),
+            };
+            copied += n as u64;
+            if copied > size {
+                break;
+            }
+            self.write_open(&buf[..n])?;
+        }
+        if copied != size {
+            return Err(self.abandon_open(io::Error::other(format!(
+                "the staged file holds {copied} bytes, its download {size}"
+            ))));
+        }
+        self.close_open()?.ok_or_else(closed)
+    }
+
     /// Adds `n` to the count of `entity`. `issues` and `attachments` are derived from the
     /// entries and cannot be counted by hand.
     ///
@@ -388,7 +439,7 @@ impl SnapshotWriter {
         self.seen.insert(path.to_owned());
         self.open = Some(OpenEntry {
             path: path.to_owned(),
-            hasher: Sha256::new(),
+            hash: EntryHash::Running(Sha256::new()),
             size: 0,
         });
         Ok(())
@@ -397,7 +448,9 @@ impl SnapshotWriter {
     fn write_open(&mut self, bytes: &[u8]) -> Result<()> {
         self.write_zip(bytes)?;
         let open = self.open.as_mut().ok_or_else(closed)?;
-        open.hasher.update(bytes);
+        if let EntryHash::Running(h) = &mut open.hash {
+            h.update(bytes);
+        }
         open.size += bytes.len() as u64;
         Ok(())
     }
@@ -409,7 +462,10 @@ impl SnapshotWriter {
             return Ok(None);
         };
         let record = EntryRecord {
-            sha256: hex::encode(open.hasher.finalize()),
+            sha256: match open.hash {
+                EntryHash::Running(h) => h.finish().to_hex(),
+                EntryHash::Known(d) => d.to_hex(),
+            },
             size: open.size,
             path: open.path,
         };
