@@ -151,9 +151,9 @@ pub trait Session: Send {
 
 /// A backup that can be read again from any offset (the snapshot file on disk), for
 /// [`Session::put_resuming`].
-pub trait ReadSeek: Read + Seek + Send {}
+pub trait ReadSeek: Read + Seek {}
 
-impl<T: Read + Seek + Send> ReadSeek for T {}
+impl<T: Read + Seek> ReadSeek for T {}
 
 /// A [`ReadSeek`] seen as a plain reader (trait upcasting needs a newer Rust than ours).
 pub(crate) struct ReadOnly<'a>(pub &'a mut dyn ReadSeek);

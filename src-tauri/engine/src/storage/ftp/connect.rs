@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rustls::ClientConfig;
 use suppaftp::types::FileType;
-use suppaftp::{FtpError, Mode, RustlsConnector, RustlsFtpStream};
+use suppaftp::{FtpError, Mode, RustlsConnector, RustlsFtpStream, Status};
 
 use super::reply::{self, Op, Server};
 use super::tls::{self, SeenSlot};
@@ -118,6 +118,12 @@ fn control(dest: &FtpDestination, tls: &TlsSetup, server: &Server) -> Result<Con
                 .map_err(connect_failed)?;
             set_timeouts(ftp.get_ref(), dest.timeouts.io)
                 .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
+            // Explicit TLS sends these itself; implicit needs them for encrypted data too.
+            let mut ftp = ftp;
+            for command in ["PBSZ 0", "PROT P"] {
+                ftp.custom_command(command, &[Status::CommandOk])
+                    .map_err(connect_failed)?;
+            }
             ftp
         }
         (_, tls) => {

@@ -6,9 +6,11 @@
 //! how `LIST` arguments with spaces or options are read).
 
 use std::io::{Read, SeekFrom, Write};
+use std::net::{Shutdown, TcpStream};
 
 use chrono::{DateTime, TimeZone, Utc};
-use suppaftp::FtpError;
+use rustls::{ClientConnection, StreamOwned};
+use suppaftp::{DataStream, FtpError, TlsStream};
 
 use super::connect::{self, Control, Features};
 use super::list::{self, Entry, EntryKind};
@@ -386,48 +388,65 @@ impl FtpSession {
         } else {
             self.ftp.put_with_stream(temp)
         };
-        let mut stream = opened.map_err(|e| self.map(e, Op::Upload, temp))?;
-        let shown = self.shown(temp);
+        // Messages name the folder: the temporary's name means nothing to the user.
+        let (dir, _) = split(temp);
+        let mut stream = opened.map_err(|e| self.map(e, Op::Upload, &dir))?;
+        let shown = self.shown(&dir);
         let mut buf = vec![0u8; CHUNK];
         let mut written = 0u64;
-        let failure = loop {
+        let mut failure = None;
+        let mut broken = None;
+        loop {
             let n = match read_chunk(data, &mut buf, &shown) {
-                Ok(0) => break None,
+                Ok(0) => break,
                 Ok(n) => n,
-                Err(e) => break Some(e),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             };
             if limit.is_some_and(|l| written + n as u64 > l) {
                 let needed = hint.unwrap_or(0).max(offset + written + n as u64);
-                break Some(not_enough_storage(Some(needed), limit));
+                failure = Some(not_enough_storage(Some(needed), limit));
+                break;
             }
             if let Err(io) = stream.write_all(&buf[..n]) {
-                let stalled = matches!(
-                    io.kind(),
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                );
-                // The server's reply says why it closed the data connection (disk full...);
-                // a stalled server would not answer it either.
-                let reply = if stalled {
-                    None
-                } else {
-                    drop(stream);
-                    self.ftp.finalize_put_stream(std::io::sink()).err()
-                };
-                return Err(match reply {
-                    Some(e @ FtpError::UnexpectedResponse(_)) => self.map(e, Op::Upload, temp),
-                    _ => self.map(FtpError::ConnectionError(io), Op::Upload, temp),
-                });
+                broken = Some(io);
+                break;
             }
             written += n as u64;
-        };
+        }
         // Close the data connection and read the transfer's outcome, also after a failure on
         // our side (the server then keeps a short temporary, removed by the caller).
-        let finalized = self.ftp.finalize_put_stream(stream);
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        finalized.map_err(|e| self.map(e, Op::Upload, temp))?;
-        Ok(written)
+        let closed = match broken {
+            Some(io) => Err(io),
+            None => close_data(stream),
+        };
+        let io = match closed {
+            Ok(socket) => {
+                let finalized = self.ftp.finalize_put_stream(socket);
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                finalized.map_err(|e| self.map(e, Op::Upload, &dir))?;
+                return Ok(written);
+            }
+            Err(io) => io,
+        };
+        // The server's reply says why it closed the data connection (disk full...); a
+        // stalled server would not answer it either.
+        let stalled = matches!(
+            io.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        );
+        let reply = match stalled {
+            true => None,
+            false => self.ftp.finalize_put_stream(std::io::sink()).err(),
+        };
+        Err(match reply {
+            Some(e @ FtpError::UnexpectedResponse(_)) => self.map(e, Op::Upload, &dir),
+            _ => self.map(FtpError::ConnectionError(io), Op::Upload, &dir),
+        })
     }
 
     /// Renames `temp` to `target` if that name is free and confirms the size; the time stored.
@@ -459,6 +478,34 @@ impl FtpSession {
     fn discard(&mut self, temp: &str) {
         if self.broken.is_none() {
             let _ = self.ftp.rm(temp);
+        }
+    }
+}
+
+/// Ends an upload's data connection so that the server reads every byte. For TLS: flush,
+/// `close_notify`, shut our half of the TCP connection, then read what the server still sends
+/// (TLS 1.3 session tickets) until it closes. Closing a socket with unread data makes the kernel
+/// reset it, and the reset can overtake the last bytes in flight (vsftpd then answers
+/// "426 Failure reading network stream").
+fn close_data<S>(stream: DataStream<S>) -> std::io::Result<TcpStream>
+where
+    S: TlsStream<InnerStream = StreamOwned<ClientConnection, TcpStream>>,
+{
+    match stream {
+        DataStream::Tcp(socket) => Ok(socket),
+        DataStream::Ssl(mut tls) => {
+            let inner = tls.mut_ref();
+            inner.flush()?;
+            inner.conn.send_close_notify();
+            while inner.conn.wants_write() {
+                inner.conn.write_tls(&mut inner.sock)?;
+            }
+            inner.sock.shutdown(Shutdown::Write)?;
+            let mut scratch = [0u8; 4096];
+            // Ends with Ok(0) at the server's close_notify, or an error at a bare close.
+            while matches!(inner.read(&mut scratch), Ok(n) if n > 0) {}
+            // The socket without suppaftp's second close_notify on drop.
+            Ok(tls.tcp_stream())
         }
     }
 }
