@@ -531,6 +531,30 @@ fn a_self_signed_certificate_can_be_pinned() {
 }
 
 #[test]
+fn a_certificate_for_another_host_is_refused_with_its_fingerprint() {
+    let pki = TestPki::for_names(&["nas.example"]);
+    let server = Vsftpd::start_with(VsftpdOptions {
+        pki: Some(pki.clone()),
+        ..VsftpdOptions::new(FtpTls::Explicit)
+    });
+    // The chain is trusted (the test CA), the name is not the one connected to.
+    let (dest, secrets) = destination(&server, "n", |_| {});
+    let e = dest.session(&secrets).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Tls, "{e:?}");
+    assert_prefix(
+        e.message(),
+        &format!(
+            "The FTPS server 127.0.0.1:{} presented a certificate that was issued for another \
+             host name. If it is your server's own (self-signed or private) certificate, check \
+             that its SHA-256 fingerprint is {}",
+            server.port(),
+            pki.fingerprint()
+        ),
+    );
+    assert!(e.context().contains(&("fingerprint", pki.fingerprint())));
+}
+
+#[test]
 fn a_changed_certificate_is_refused_despite_a_valid_chain() {
     let server = Vsftpd::start(FtpTls::Explicit);
     let current = server.pki().unwrap().clone();
@@ -900,6 +924,45 @@ fn a_server_that_stops_answering_times_out_quickly() {
             server.port()
         ),
     );
+}
+
+#[test]
+fn a_server_that_does_not_accept_connections_times_out_at_connect() {
+    // A listener that never accepts, its queue filled: further connection attempts are not
+    // answered at all, as with a firewall that drops packets.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => break,
+        }
+        assert!(fillers.len() < 10_000, "the listen queue never filled");
+    }
+    let mut c = config(addr.port(), "backup", "", FtpSecurity::Plain);
+    c.timeouts.connect = Duration::from_secs(1);
+    let dest = FtpDestination::new(c).unwrap();
+    let secrets = MemoryStore::new();
+    secrets
+        .set(&dest.secret_key(), &Sensitive::new("pw".to_string()))
+        .unwrap();
+    let started = Instant::now();
+    let e = dest.session(&secrets).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
+    assert_prefix(
+        e.message(),
+        &format!(
+            "Connection to storage failed: 127.0.0.1:{} did not accept a connection within 1 s.",
+            addr.port()
+        ),
+    );
+    drop(listener);
 }
 
 #[test]

@@ -178,7 +178,10 @@ fn main() -> ExitCode {
         if a.only.as_deref().is_some_and(|o| o != label) {
             continue;
         }
-        println!("\n# {label}: FtpSession::put vs {curl}, {} MiB, median of {}", a.size_mb, a.runs);
+        println!(
+            "\n# {label}: FtpSession::put vs {curl}, {} MiB, median of {}",
+            a.size_mb, a.runs
+        );
         let (ours, theirs) = compare(tls, &source, bytes, a.runs, work.path());
         rows.push((label, curl, ours, theirs));
     }

@@ -54,6 +54,11 @@ pub struct TestPki {
 impl TestPki {
     /// A leaf for `localhost` and `127.0.0.1`, signed by a fresh private CA.
     pub fn new() -> Self {
+        Self::for_names(&["localhost", "127.0.0.1"])
+    }
+
+    /// A leaf for these host names or IP addresses, signed by a fresh private CA.
+    pub fn for_names(names: &[&str]) -> Self {
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.distinguished_name
@@ -61,7 +66,7 @@ impl TestPki {
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate().expect("CA key");
         let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
-        let (leaf, key) = Self::leaf();
+        let (leaf, key) = Self::leaf(names);
         let cert = leaf.signed_by(&key, &ca_cert, &ca_key).expect("leaf");
         Self {
             ca_pem: ca_cert.pem(),
@@ -73,7 +78,7 @@ impl TestPki {
 
     /// A self-signed server certificate (what many NAS boxes ship).
     pub fn self_signed() -> Self {
-        let (leaf, key) = Self::leaf();
+        let (leaf, key) = Self::leaf(&["localhost", "127.0.0.1"]);
         let cert = leaf.self_signed(&key).expect("self-signed");
         Self {
             ca_pem: cert.pem(),
@@ -83,10 +88,9 @@ impl TestPki {
         }
     }
 
-    fn leaf() -> (CertificateParams, KeyPair) {
-        let mut leaf =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .expect("leaf params");
+    fn leaf(names: &[&str]) -> (CertificateParams, KeyPair) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut leaf = CertificateParams::new(names).expect("leaf params");
         leaf.distinguished_name
             .push(DnType::CommonName, "vsftpd test server");
         leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];

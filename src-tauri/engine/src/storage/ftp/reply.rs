@@ -126,7 +126,7 @@ pub(crate) fn map(e: FtpError, op: Op, what: &str, server: &Server) -> Error {
                 op.doing()
             ),
         ),
-        FtpError::BadResponse => lost(server, op, "sent a reply that is not FTP"),
+        FtpError::BadResponse => lost(server, op, "sent an incomplete or unreadable reply"),
         other => Error::internal(format!(
             "The FTP client failed while {} on {}: {other}.",
             op.doing(),
