@@ -37,6 +37,7 @@ pub(crate) mod list;
 mod reply;
 mod session;
 pub mod tls;
+mod upload;
 
 use std::fmt;
 use std::net::TcpStream;

@@ -5,60 +5,37 @@
 //! listings alone `CWD` into the folder and list it without an argument (servers disagree on
 //! how `LIST` arguments with spaces or options are read).
 
-use std::io::{Read, SeekFrom, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::Read;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rustls::{ClientConnection, StreamOwned};
-use suppaftp::{DataStream, FtpError, TlsStream};
+use suppaftp::FtpError;
 
 use super::connect::{self, Control, Features};
 use super::list::{self, Entry, EntryKind};
 use super::reply::{self, Op, Server};
+use super::upload::Source;
 use super::FtpDestination;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::Sensitive;
-use crate::storage::{
-    names, not_enough_storage, read_chunk, BackupFile, ReadSeek, RemotePath, Session, Usage,
-};
-
-/// Write size: suppaftp hands each write straight to the socket (or to rustls, which cuts it
-/// into 16 KiB records), so big writes keep the per-call cost out of the throughput.
-const CHUNK: usize = 1 << 20;
+use crate::storage::{names, BackupFile, ReadSeek, RemotePath, Session, Usage};
 
 /// A logged-in FTP or FTPS connection in binary mode.
 pub struct FtpSession {
-    ftp: Control,
-    server: Server,
-    features: Features,
+    pub(super) ftp: Control,
+    pub(super) server: Server,
+    pub(super) features: Features,
     /// The destination folder on the server, absolute, without a trailing `/` (except `/`).
-    base: String,
+    pub(super) base: String,
     /// `ftp://user@host:port`, to show server paths as URLs.
-    origin: String,
-    quota: Option<u64>,
+    pub(super) origin: String,
+    pub(super) quota: Option<u64>,
     /// The folder the server is in (`CWD`), when known.
-    cwd: Option<String>,
+    pub(super) cwd: Option<String>,
     /// Whether `LIST -a` (hidden files too) works; cleared on a server that refuses it.
-    list_hidden: bool,
+    pub(super) list_hidden: bool,
     /// Set once the connection is lost or stalled: later calls fail at once instead of
     /// waiting for the timeout again. The runner reconnects.
-    broken: Option<String>,
-}
-
-/// The backup to upload: a plain reader (`put`), or one that can be sought, whose earlier
-/// attempt may be continued (`put_resuming`).
-enum Source<'a> {
-    Plain(&'a mut dyn Read),
-    Resumable(&'a mut dyn ReadSeek),
-}
-
-impl Read for Source<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Source::Plain(r) => r.read(buf),
-            Source::Resumable(r) => r.read(buf),
-        }
-    }
+    pub(super) broken: Option<String>,
 }
 
 impl std::fmt::Debug for FtpSession {
@@ -67,7 +44,7 @@ impl std::fmt::Debug for FtpSession {
     }
 }
 
-fn join(dir: &str, name: &str) -> String {
+pub(super) fn join(dir: &str, name: &str) -> String {
     match (dir, name) {
         (d, "") => d.to_string(),
         (d, n) if d.ends_with('/') => format!("{d}{n}"),
@@ -76,7 +53,7 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// `/a/b/c` into `/a/b` and `c`.
-fn split(path: &str) -> (String, String) {
+pub(super) fn split(path: &str) -> (String, String) {
     match path.rfind('/') {
         Some(0) => ("/".to_string(), path[1..].to_string()),
         Some(i) => (path[..i].to_string(), path[i + 1..].to_string()),
@@ -110,15 +87,15 @@ impl FtpSession {
         &self.base
     }
 
-    fn abs(&self, path: &RemotePath) -> String {
+    pub(super) fn abs(&self, path: &RemotePath) -> String {
         join(&self.base, path.as_str())
     }
 
-    fn shown(&self, abs: &str) -> String {
+    pub(super) fn shown(&self, abs: &str) -> String {
         format!("{}{}", self.origin, abs)
     }
 
-    fn map(&mut self, e: FtpError, op: Op, abs: &str) -> Error {
+    pub(super) fn map(&mut self, e: FtpError, op: Op, abs: &str) -> Error {
         let error = reply::map(e, op, &self.shown(abs), &self.server);
         if matches!(error.kind, ErrorKind::Unreachable | ErrorKind::Timeout) {
             self.broken = Some(error.message().to_string());
@@ -127,7 +104,7 @@ impl FtpSession {
     }
 
     /// Fails at once on a connection already lost.
-    fn alive(&self) -> Result<()> {
+    pub(super) fn alive(&self) -> Result<()> {
         match &self.broken {
             None => Ok(()),
             Some(why) => Err(Error::new(
@@ -137,7 +114,7 @@ impl FtpSession {
         }
     }
 
-    fn cwd(&mut self, dir: &str) -> std::result::Result<(), FtpError> {
+    pub(super) fn cwd(&mut self, dir: &str) -> std::result::Result<(), FtpError> {
         if self.cwd.as_deref() == Some(dir) {
             return Ok(());
         }
@@ -148,7 +125,7 @@ impl FtpSession {
     }
 
     /// The size of the file at `abs`, `None` if there is none.
-    fn size_of(&mut self, abs: &str) -> Result<Option<u64>> {
+    pub(super) fn size_of(&mut self, abs: &str) -> Result<Option<u64>> {
         if !self.features.size {
             let (dir, name) = split(abs);
             return Ok(self
@@ -163,7 +140,7 @@ impl FtpSession {
         }
     }
 
-    fn modified(&mut self, abs: &str) -> Option<DateTime<Utc>> {
+    pub(super) fn modified(&mut self, abs: &str) -> Option<DateTime<Utc>> {
         if !self.features.mdtm {
             return None;
         }
@@ -171,7 +148,7 @@ impl FtpSession {
     }
 
     /// Every entry of the folder `dir` (absolute), hidden files included.
-    fn entries(&mut self, dir: &str) -> Result<Vec<Entry>> {
+    pub(super) fn entries(&mut self, dir: &str) -> Result<Vec<Entry>> {
         self.alive()?;
         if let Err(e) = self.cwd(dir) {
             return Err(self.folder_error(e, dir, "list"));
@@ -204,12 +181,12 @@ impl FtpSession {
     }
 
     /// The entry `name` in the folder `dir`, if any.
-    fn lookup(&mut self, dir: &str, name: &str) -> Result<Option<Entry>> {
+    pub(super) fn lookup(&mut self, dir: &str, name: &str) -> Result<Option<Entry>> {
         Ok(self.entries(dir)?.into_iter().find(|e| e.name == name))
     }
 
     /// Why `CWD dir` failed, as well as the parent's listing can tell.
-    fn folder_error(&mut self, e: FtpError, dir: &str, action: &str) -> Error {
+    pub(super) fn folder_error(&mut self, e: FtpError, dir: &str, action: &str) -> Error {
         if !reply::code(&e).is_some_and(|c| (500..600).contains(&c)) {
             return self.map(e, Op::List, dir);
         }
@@ -247,7 +224,7 @@ impl FtpSession {
         error.with_context("target", shown).with_source(e)
     }
 
-    fn exists_error(&self, abs: &str) -> Error {
+    pub(super) fn exists_error(&self, abs: &str) -> Error {
         Error::new(
             ErrorKind::StorageConflict,
             format!(
@@ -257,7 +234,7 @@ impl FtpSession {
         )
     }
 
-    fn not_found(&self, abs: &str) -> Error {
+    pub(super) fn not_found(&self, abs: &str) -> Error {
         Error::new(
             ErrorKind::NotFound,
             format!("{} does not exist.", self.shown(abs)),
@@ -265,253 +242,13 @@ impl FtpSession {
     }
 
     /// Bytes in our snapshots in the destination folder (0 while it does not exist).
-    fn used(&mut self) -> Result<u64> {
+    pub(super) fn used(&mut self) -> Result<u64> {
         match Session::list(self, &RemotePath::folder()) {
             Ok(files) => Ok(files.iter().map(|f| f.size).sum()),
             Err(e) if e.kind == ErrorKind::StoragePath => Ok(0),
             Err(e) => Err(e),
         }
     }
-
-    /// The temporary of an earlier attempt at `name` in `dir` to continue, and its size.
-    fn resumable(
-        &mut self,
-        dir: &str,
-        name: &str,
-        hint: Option<u64>,
-    ) -> Result<Option<(String, u64)>> {
-        let best = self
-            .entries(dir)?
-            .into_iter()
-            .filter(|e| e.kind == EntryKind::File && names::temporary_target(&e.name) == Some(name))
-            .filter_map(|e| Some((e.size?, e.name)))
-            .filter(|(size, _)| hint.is_none_or(|h| *size <= h))
-            .max();
-        Ok(best.map(|(size, temp)| (temp, size)))
-    }
-
-    /// Stores `data` at `path` through a temporary (see [`Session::put`]).
-    fn upload(
-        &mut self,
-        path: &RemotePath,
-        mut data: Source<'_>,
-        hint: Option<u64>,
-    ) -> Result<BackupFile> {
-        self.alive()?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::invalid_input("A backup needs a file name."))?
-            .to_string();
-        let dir = self.abs(&path.parent());
-        let target = self.abs(path);
-        if let Err(e) = self.cwd(&dir) {
-            return Err(self.folder_error(e, &dir, "write to"));
-        }
-        if self.size_of(&target)?.is_some() {
-            return Err(self.exists_error(&target));
-        }
-        let quota_left = match self.quota {
-            Some(quota) => {
-                let usage = Usage {
-                    used: self.used()?,
-                    quota: Some(quota),
-                    disk_free: None,
-                };
-                if let Some(needed) = hint {
-                    usage.ensure_room(needed)?;
-                }
-                usage.available()
-            }
-            None => None,
-        };
-        let earlier = match &mut data {
-            Source::Plain(_) => None,
-            Source::Resumable(source) => {
-                let found = self.resumable(&dir, &name, hint)?;
-                match found {
-                    Some((temp, size)) if source.seek(SeekFrom::Start(size)).ok() == Some(size) => {
-                        Some((temp, size))
-                    }
-                    _ => {
-                        source
-                            .seek(SeekFrom::Start(0))
-                            .map_err(|e| read_error(e, &dir))?;
-                        None
-                    }
-                }
-            }
-        };
-        let resume = matches!(data, Source::Resumable(_));
-        let (temp, offset) = earlier.unwrap_or_else(|| (names::temporary_name(&name), 0));
-        let temp = join(&dir, &temp);
-        let limit = quota_left.map(|q| q.saturating_sub(offset));
-        let sent = self.send(&temp, offset, &mut data, limit, hint);
-        let sent = match sent {
-            Ok(n) => n,
-            Err(e) => {
-                // A resumable upload keeps what arrived when the transfer itself broke off.
-                let keep = resume
-                    && matches!(
-                        e.kind,
-                        ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::Internal
-                    );
-                if !keep {
-                    self.discard(&temp);
-                }
-                return Err(e);
-            }
-        };
-        let total = offset + sent;
-        let finished = self.finish(&temp, &target, total);
-        if finished.is_err() {
-            self.discard(&temp);
-        }
-        let modified = finished?;
-        Ok(BackupFile {
-            name,
-            size: total,
-            modified,
-        })
-    }
-
-    /// Streams `data` to `temp` (`APPE` after `offset` bytes, or `STOR`); returns the bytes sent.
-    fn send(
-        &mut self,
-        temp: &str,
-        offset: u64,
-        data: &mut dyn Read,
-        limit: Option<u64>,
-        hint: Option<u64>,
-    ) -> Result<u64> {
-        let opened = if offset > 0 {
-            self.ftp.append_with_stream(temp)
-        } else {
-            self.ftp.put_with_stream(temp)
-        };
-        // Messages name the folder: the temporary's name means nothing to the user.
-        let (dir, _) = split(temp);
-        let mut stream = opened.map_err(|e| self.map(e, Op::Upload, &dir))?;
-        let shown = self.shown(&dir);
-        let mut buf = vec![0u8; CHUNK];
-        let mut written = 0u64;
-        let mut failure = None;
-        let mut broken = None;
-        loop {
-            let n = match read_chunk(data, &mut buf, &shown) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            };
-            if limit.is_some_and(|l| written + n as u64 > l) {
-                let needed = hint.unwrap_or(0).max(offset + written + n as u64);
-                failure = Some(not_enough_storage(Some(needed), limit));
-                break;
-            }
-            if let Err(io) = stream.write_all(&buf[..n]) {
-                broken = Some(io);
-                break;
-            }
-            written += n as u64;
-        }
-        // Close the data connection and read the transfer's outcome, also after a failure on
-        // our side (the server then keeps a short temporary, removed by the caller).
-        let closed = match broken {
-            Some(io) => Err(io),
-            None => close_data(stream),
-        };
-        let io = match closed {
-            Ok(socket) => {
-                let finalized = self.ftp.finalize_put_stream(socket);
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-                finalized.map_err(|e| self.map(e, Op::Upload, &dir))?;
-                return Ok(written);
-            }
-            Err(io) => io,
-        };
-        // The server's reply says why it closed the data connection (disk full...); a
-        // stalled server would not answer it either.
-        let stalled = matches!(
-            io.kind(),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-        );
-        let reply = match stalled {
-            true => None,
-            false => self.ftp.finalize_put_stream(std::io::sink()).err(),
-        };
-        Err(match reply {
-            Some(e @ FtpError::UnexpectedResponse(_)) => self.map(e, Op::Upload, &dir),
-            _ => self.map(FtpError::ConnectionError(io), Op::Upload, &dir),
-        })
-    }
-
-    /// Renames `temp` to `target` if that name is free and confirms the size; the time stored.
-    fn finish(&mut self, temp: &str, target: &str, total: u64) -> Result<Option<DateTime<Utc>>> {
-        if self.size_of(target)?.is_some() {
-            return Err(self.exists_error(target));
-        }
-        self.ftp
-            .rename(temp, target)
-            .map_err(|e| self.map(e, Op::Rename, target))?;
-        let stored = self.size_of(target)?;
-        if stored != Some(total) {
-            let _ = self.ftp.rm(target);
-            return Err(Error::new(
-                ErrorKind::SnapshotCorrupt,
-                format!(
-                    "The stored backup {} has {} bytes, but {total} were sent. It was removed; \
-                     run the backup again.",
-                    self.shown(target),
-                    stored.map_or("no".to_string(), |s| s.to_string())
-                ),
-            ));
-        }
-        Ok(self.modified(target))
-    }
-
-    /// Best effort: removes a temporary after a failure (a lost connection cannot; the next
-    /// run's `cleanup_temporaries` does).
-    fn discard(&mut self, temp: &str) {
-        if self.broken.is_none() {
-            let _ = self.ftp.rm(temp);
-        }
-    }
-}
-
-/// Ends an upload's data connection so that the server reads every byte. For TLS: flush,
-/// `close_notify`, shut our half of the TCP connection, then read what the server still sends
-/// (TLS 1.3 session tickets) until it closes. Closing a socket with unread data makes the kernel
-/// reset it, and the reset can overtake the last bytes in flight (vsftpd then answers
-/// "426 Failure reading network stream").
-fn close_data<S>(stream: DataStream<S>) -> std::io::Result<TcpStream>
-where
-    S: TlsStream<InnerStream = StreamOwned<ClientConnection, TcpStream>>,
-{
-    match stream {
-        DataStream::Tcp(socket) => Ok(socket),
-        DataStream::Ssl(mut tls) => {
-            let inner = tls.mut_ref();
-            inner.flush()?;
-            inner.conn.send_close_notify();
-            while inner.conn.wants_write() {
-                inner.conn.write_tls(&mut inner.sock)?;
-            }
-            inner.sock.shutdown(Shutdown::Write)?;
-            let mut scratch = [0u8; 4096];
-            // Ends with Ok(0) at the server's close_notify, or an error at a bare close.
-            while matches!(inner.read(&mut scratch), Ok(n) if n > 0) {}
-            // The socket without suppaftp's second close_notify on drop.
-            Ok(tls.tcp_stream())
-        }
-    }
-}
-
-fn read_error(e: std::io::Error, dir: &str) -> Error {
-    Error::internal(format!("Could not read the backup to store in {dir}: {e}.")).with_source(e)
 }
 
 impl Session for FtpSession {
