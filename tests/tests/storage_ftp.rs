@@ -913,8 +913,8 @@ fn a_server_that_stops_answering_times_out_quickly() {
     server.resume();
     assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
     assert!(
-        took < Duration::from_secs(8),
-        "a stall must fail within a few timeouts: {took:?}"
+        took < Duration::from_secs(5),
+        "a stall must fail within about one timeout (2 s): {took:?}"
     );
     assert_prefix(
         e.message(),

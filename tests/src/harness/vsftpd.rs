@@ -290,6 +290,8 @@ impl Vsftpd {
         let port = free_port();
         let (pasv_min, pasv_max) = free_range(40);
         let log = etc.path().join("vsftpd.log");
+        // ASCII transfers really convert line ends (vsftpd's default ignores ASCII mode), so
+        // a client that forgets `TYPE I` corrupts binary files here as on many servers.
         let mut config = format!(
             "listen=YES\nlisten_ipv6=NO\nbackground=NO\nlisten_address=127.0.0.1\n\
              listen_port={port}\npasv_enable=YES\npasv_address=127.0.0.1\n\
@@ -298,7 +300,8 @@ impl Vsftpd {
              secure_chroot_dir={}\nchroot_local_user=NO\npam_service_name=vsftpd\n\
              userlist_enable=NO\nconnect_from_port_20=NO\nxferlog_enable=YES\n\
              xferlog_std_format=NO\nvsftpd_log_file={}\nuse_localtime=NO\n\
-             max_clients=0\nmax_per_ip=0\nidle_session_timeout=600\n",
+             max_clients=0\nmax_per_ip=0\nidle_session_timeout=600\n\
+             ascii_upload_enable=YES\nascii_download_enable=YES\n",
             empty.display(),
             log.display()
         );

@@ -71,7 +71,8 @@ pub enum FtpSecurity {
 pub struct FtpTimeouts {
     /// Connecting the control connection and each data connection.
     pub connect: Duration,
-    /// Any read or write that makes no progress: a reply, a TLS handshake, a stalled transfer.
+    /// Any read or write that makes no progress: a reply, a TLS handshake; and an upload that
+    /// moves less than 1 MiB in this time (a stalled transfer).
     pub io: Duration,
 }
 

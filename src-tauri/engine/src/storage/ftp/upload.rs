@@ -3,6 +3,7 @@
 
 use std::io::{Read, SeekFrom, Write};
 use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rustls::{ClientConnection, StreamOwned};
@@ -176,7 +177,7 @@ impl FtpSession {
                 failure = Some(not_enough_storage(Some(needed), limit));
                 break;
             }
-            if let Err(io) = stream.write_all(&buf[..n]) {
+            if let Err(io) = write_within(&mut stream, &buf[..n], self.server.io_timeout) {
                 broken = Some(io);
                 break;
             }
@@ -274,6 +275,31 @@ where
             Ok(tls.tcp_stream())
         }
     }
+}
+
+/// Writes `buf` (one chunk) within `limit`, or fails with `TimedOut`. The socket's own write
+/// timeout only bounds each call, and a stalled peer whose kernel still takes a few bytes now
+/// and then would keep a plain `write_all` going for several timeouts.
+fn write_within<S: TlsStream>(
+    stream: &mut DataStream<S>,
+    mut buf: &[u8],
+    limit: Duration,
+) -> std::io::Result<()> {
+    let deadline = Instant::now() + limit;
+    while !buf.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        stream.get_ref().set_write_timeout(Some(left))?;
+        match stream.write(buf) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn read_error(e: std::io::Error, dir: &str) -> Error {
