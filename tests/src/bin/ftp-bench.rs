@@ -7,6 +7,9 @@
 //! - plain FTP against `curl -T`: goal ≥ 0.9×;
 //! - explicit FTPS against `curl --ssl-reqd --cacert CA -T`: goal ≥ 0.9×.
 //!
+//! The client's CPU seconds per upload are printed too (ours from /proc, curl's from bash's
+//! `time`): wall-clock figures swing with whatever else runs on the machine, CPU time less so.
+//!
 //! Needs root and vsftpd (as the FTP tests do) and curl. Build and run in release:
 //! ```text
 //! cargo build --release -p backup-center-tests --bin ftp-bench
@@ -78,7 +81,7 @@ fn mb_per_s(bytes: u64, d: Duration) -> f64 {
 }
 
 /// One comparison: our upload and curl's, alternating, `runs` times each.
-fn compare(tls: FtpTls, source: &Path, bytes: u64, runs: usize, work: &Path) -> (f64, f64) {
+fn compare(tls: FtpTls, source: &Path, bytes: u64, runs: usize, work: &Path) -> Figures {
     let server = Vsftpd::start(tls);
     let folder = server.home().join("bench");
     fs::create_dir_all(&folder).expect("bench folder");
@@ -115,9 +118,11 @@ fn compare(tls: FtpTls, source: &Path, bytes: u64, runs: usize, work: &Path) -> 
         .expect("secret");
     let name = "acme.atlassian.net-basic-2026-11-22_0300.zip";
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let mut session = dest.session(&secrets).expect("session");
         let mut file = File::open(source).expect("open source");
+        let cpu_before = own_cpu_seconds();
         let started = Instant::now();
         let stored = session
             .put(
@@ -127,37 +132,83 @@ fn compare(tls: FtpTls, source: &Path, bytes: u64, runs: usize, work: &Path) -> 
             )
             .expect("our upload");
         ours.push(started.elapsed());
+        our_cpu.push(own_cpu_seconds() - cpu_before);
         assert_eq!(stored.size, bytes);
         drop(session);
         fs::remove_file(folder.join(name)).expect("remove our upload");
 
         let url = format!("ftp://127.0.0.1:{}/bench/curl-{run}.bin", server.port());
         let started = Instant::now();
-        let status = Command::new("curl")
+        // bash's `time` reports curl's CPU seconds (user, system) on stderr.
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg("TIMEFORMAT='%3U %3S'; time curl \"$@\"")
+            .arg("bash")
             .args(["-sS", "--user"])
             .arg(format!("{}:{}", server.user(), server.password()))
             .args(&curl_tls)
             .arg("-T")
             .arg(source)
             .arg(&url)
-            .status()
+            .output()
             .expect("run curl (apt-get install curl)");
         theirs.push(started.elapsed());
-        assert!(status.success(), "curl failed: {status}");
+        assert!(out.status.success(), "curl failed: {:?}", out);
+        let times = String::from_utf8_lossy(&out.stderr);
+        let cpu: f64 = times
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|t| t.parse::<f64>().ok())
+            .sum();
+        their_cpu.push(cpu);
         let uploaded = folder.join(format!("curl-{run}.bin"));
         assert_eq!(fs::metadata(&uploaded).expect("curl's upload").len(), bytes);
         fs::remove_file(uploaded).expect("remove curl's upload");
         println!(
-            "  run {}: ours {:.0} MB/s, curl {:.0} MB/s",
+            "  run {}: ours {:.0} MB/s ({:.2} s CPU), curl {:.0} MB/s ({:.2} s CPU)",
             run + 1,
             mb_per_s(bytes, ours[run]),
-            mb_per_s(bytes, theirs[run])
+            our_cpu[run],
+            mb_per_s(bytes, theirs[run]),
+            their_cpu[run],
         );
     }
-    (
-        mb_per_s(bytes, median(ours)),
-        mb_per_s(bytes, median(theirs)),
-    )
+    Figures {
+        ours: mb_per_s(bytes, median(ours)),
+        theirs: mb_per_s(bytes, median(theirs)),
+        our_cpu: median_f(our_cpu),
+        their_cpu: median_f(their_cpu),
+    }
+}
+
+/// Medians of one comparison: MB/s, and the client's CPU seconds per upload.
+struct Figures {
+    ours: f64,
+    theirs: f64,
+    our_cpu: f64,
+    their_cpu: f64,
+}
+
+fn median_f(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// This process's CPU time (user + system) in seconds, from /proc (clock ticks of 10 ms).
+fn own_cpu_seconds() -> f64 {
+    let stat = fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After "pid (comm)": state is field 3, utime 14 and stime 15 (1-based).
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|t| t.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
 }
 
 fn main() -> ExitCode {
@@ -182,19 +233,28 @@ fn main() -> ExitCode {
             "\n# {label}: FtpSession::put vs {curl}, {} MiB, median of {}",
             a.size_mb, a.runs
         );
-        let (ours, theirs) = compare(tls, &source, bytes, a.runs, work.path());
-        rows.push((label, curl, ours, theirs));
+        rows.push((
+            label,
+            curl,
+            compare(tls, &source, bytes, a.runs, work.path()),
+        ));
     }
-    println!("\n| upload | ours MB/s | curl MB/s | ratio | goal | result |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "\n| upload | ours MB/s | curl MB/s | ratio | goal | result | client CPU s, ours / curl |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let mut ok = true;
-    for (label, curl, ours, theirs) in rows {
-        let ratio = ours / theirs;
+    for (label, curl, f) in rows {
+        let ratio = f.ours / f.theirs;
         let pass = ratio >= 0.9;
         ok &= pass;
         println!(
-            "| {label} (vs {curl}) | {ours:.0} | {theirs:.0} | {ratio:.2}× | ≥ 0.90× | {} |",
-            if pass { "PASS" } else { "FAIL" }
+            "| {label} (vs {curl}) | {:.0} | {:.0} | {ratio:.2}× | ≥ 0.90× | {} | {:.2} / {:.2} |",
+            f.ours,
+            f.theirs,
+            if pass { "PASS" } else { "FAIL" },
+            f.our_cpu,
+            f.their_cpu
         );
     }
     if ok {

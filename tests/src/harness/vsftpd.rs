@@ -348,11 +348,21 @@ impl Vsftpd {
             home,
             _etc: etc,
         };
-        server.launch();
+        // The port was free a moment ago; if something took it meanwhile, take another.
+        let mut attempts = 0;
+        while let Err(e) = server.launch() {
+            attempts += 1;
+            assert!(attempts < 3, "{e}");
+            let old = format!("listen_port={}\n", server.port);
+            server.port = free_port();
+            let text = fs::read_to_string(&server.config).expect("read vsftpd.conf");
+            let text = text.replace(&old, &format!("listen_port={}\n", server.port));
+            fs::write(&server.config, text).expect("write vsftpd.conf");
+        }
         server
     }
 
-    fn launch(&mut self) {
+    fn launch(&mut self) -> Result<(), String> {
         let mut cmd = Command::new(VSFTPD);
         cmd.arg(&self.config)
             .stdin(Stdio::null())
@@ -366,7 +376,7 @@ impl Vsftpd {
                 if let Some(mut e) = child.inner_mut().stderr.take() {
                     let _ = e.read_to_string(&mut err);
                 }
-                panic!("vsftpd exited at start ({status}): {err}");
+                return Err(format!("vsftpd exited at start ({status}): {err}"));
             }
             if self.answers() {
                 break;
@@ -379,6 +389,7 @@ impl Vsftpd {
             std::thread::sleep(Duration::from_millis(50));
         }
         self.child = Some(child);
+        Ok(())
     }
 
     /// Whether the server greets: "220" for FTP; for implicit TLS, that the port accepts.
@@ -472,7 +483,9 @@ impl Vsftpd {
     /// Starts the server again on the same port, config, user and folders.
     pub fn restart(&mut self) {
         self.kill();
-        self.launch();
+        if let Err(e) = self.launch() {
+            panic!("{e}");
+        }
     }
 
     /// Freezes the server and its sessions: connections stay open but nothing answers.

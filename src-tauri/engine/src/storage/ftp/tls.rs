@@ -26,7 +26,8 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, CipherSuite, ClientConfig, DigitallySignedStruct, RootCertStore,
+    SignatureScheme,
 };
 use sha2::{Digest, Sha256};
 
@@ -207,8 +208,19 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
 /// One configuration serves the control and every data connection, so data connections
 /// resume the control connection's TLS session (vsftpd's `require_ssl_reuse`, on by default).
 pub(crate) fn client_config(trust: &TlsTrust) -> Result<(Arc<ClientConfig>, SeenSlot)> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let seen = SeenSlot::default();
+    let mut provider = rustls::crypto::ring::default_provider();
+    // AES-128-GCM first (as browsers order it): as safe as AES-256 here and about a third less
+    // work per byte for both ends, which matters when a NAS decrypts a whole backup.
+    provider.cipher_suites.sort_by_key(|s| {
+        !matches!(
+            s.suite(),
+            CipherSuite::TLS13_AES_128_GCM_SHA256
+                | CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        )
+    });
+    let provider = Arc::new(provider);
     let webpki = match trust.pinned {
         Some(_) => None,
         None => {
