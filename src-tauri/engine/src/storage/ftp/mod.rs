@@ -11,10 +11,11 @@
 //!   addresses; curl does the same). Active mode is not offered: it needs the server to
 //!   connect back through the user's firewall, which rarely works today.
 //! - **Timeouts.** Every socket (control, data, TLS handshakes) gets read and write timeouts
-//!   ([`FtpTimeouts::io`]), and connecting has its own ([`FtpTimeouts::connect`]), so a
-//!   server that stops answering fails the run with a `Timeout` instead of hanging it.
+//!   ([`FtpTimeouts::io`]; an upload must also move each 1 MiB chunk within it), and
+//!   connecting has its own ([`FtpTimeouts::connect`]), so a server that stops answering
+//!   fails the run with a `Timeout` instead of hanging it (implicit FTPS: see the limits).
 //! - **Listings**: `MLSD` when `FEAT` offers it, otherwise `LIST -a`, parsed by our own
-//!   [`list`] module (Unix and DOS/IIS styles).
+//!   `list` module (Unix and DOS/IIS styles).
 //! - **Resuming**: see [`Session::put_resuming`]; an interrupted upload continues with `APPE`.
 //!
 //! FTPS certificates are verified as described in [`tls`]; plain FTP says it is unencrypted
@@ -31,6 +32,14 @@
 //! - "Rename only if the name is free" is check-then-rename (`SIZE`, then `RNFR`/`RNTO`):
 //!   FTP has no atomic no-clobber rename. Only another writer racing us could slip in.
 //! - Host names are resolved without a timeout of our own (the OS resolver's applies).
+//! - Implicit FTPS: suppaftp opens that connection itself, so until its TLS handshake and
+//!   greeting are done only the OS's socket defaults apply (we check first, within our
+//!   connect timeout, that the port accepts). Explicit FTPS and plain FTP are covered from
+//!   the first byte.
+//! - [`Session::list`] gives the times the listing gives: exact UTC with `MLSD`; with `LIST`
+//!   to the minute and in the server's time zone (`MDTM` is asked only where exactness
+//!   matters: the stored time of a new backup, the age of a temporary). Symbolic links are
+//!   never listed as backups.
 
 mod connect;
 pub(crate) mod list;
