@@ -501,6 +501,21 @@ mod tests {
     }
 
     #[test]
+    fn put_resuming_by_default_sends_everything_from_the_start() {
+        let dest = MemoryDestination::new();
+        let mut s = dest.session();
+        s.create_dir_all(&RemotePath::folder()).unwrap();
+        let mut source = io::Cursor::new(b"the whole backup".to_vec());
+        source.set_position(4);
+        let name = "acme.atlassian.net-basic-2026-11-22_0300.zip";
+        let stored = s
+            .put_resuming(&RemotePath::parse(name).unwrap(), &mut source, None)
+            .unwrap();
+        assert_eq!(stored.size, 16);
+        assert_eq!(dest.read(name).unwrap(), b"the whole backup");
+    }
+
+    #[test]
     fn bytes_are_shown_in_decimal_units() {
         assert_eq!(format_bytes(999), "999 bytes");
         assert_eq!(format_bytes(1_500), "1.5 kB");
