@@ -157,7 +157,8 @@ impl FtpSession {
             self.ftp.mlsd(None)
         } else if self.list_hidden {
             match self.ftp.list(Some("-a")) {
-                Err(e) if reply::code(&e).is_some_and(|c| (500..=504).contains(&c)) => {
+                // Refused, or "-a" taken for a file name (550): list without options.
+                Err(e) if reply::code(&e).is_some_and(|c| (500..=504).contains(&c) || c == 550) => {
                     self.list_hidden = false;
                     self.ftp.list(None)
                 }
@@ -395,10 +396,13 @@ impl Session for FtpSession {
             let path = join(&abs, &entry.name);
             // MLSD times and MDTM are exact UTC; a LIST time is only to the minute, in the
             // server's zone: then only a day older than `before` counts as stale.
-            let stale = match (self.features.mlsd, self.modified(&path)) {
-                (true, _) => entry.modified.is_some_and(|t| t < before),
-                (false, Some(t)) => t < before,
-                (false, None) => entry
+            let exact = match self.features.mlsd {
+                true => entry.modified,
+                false => self.modified(&path),
+            };
+            let stale = match exact {
+                Some(t) => t < before,
+                None => entry
                     .modified
                     .is_some_and(|t| t + chrono::Duration::days(1) < before),
             };
