@@ -56,6 +56,12 @@ impl SecretKey {
         Self(format!("jira-api-token:{email}@{url}"))
     }
 
+    /// The password of `user` on the file server `host:port`; `protocol` names the login's
+    /// kind ("ftp" for FTP and FTPS alike: one account, one password).
+    pub fn storage_password(protocol: &str, user: &str, host: &str, port: u16) -> Self {
+        Self(format!("{protocol}-password:{user}@{host}:{port}"))
+    }
+
     pub fn account(&self) -> &str {
         &self.0
     }

@@ -25,6 +25,7 @@
 //!   size hint and again while streaming.
 //! - A session never retries: the runner decides, and it can reconnect.
 
+pub mod ftp;
 pub mod local;
 pub mod memory;
 pub mod names;
@@ -33,13 +34,14 @@ mod path;
 pub use path::{RemoteFolder, RemotePath};
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
 
+pub use ftp::{FtpConfig, FtpDestination, FtpSecurity};
 pub use local::LocalDestination;
 pub use memory::{Fault, MemoryDestination};
 
@@ -84,6 +86,28 @@ pub trait Session: Send {
         size_hint: Option<u64>,
     ) -> Result<BackupFile>;
 
+    /// [`Session::put`] for a retry after an upload broke off: where the protocol can append
+    /// (FTP's `APPE`), a temporary of `path` left by the earlier attempt is continued from its
+    /// size, `data` being sought there, instead of sent again; and when the connection is lost
+    /// again the temporary is kept for the next attempt (other failures still remove it).
+    /// `data` must hold the same backup as in the earlier attempt. The default (protocols that
+    /// cannot append) starts over from the beginning of `data`.
+    ///
+    /// # Errors
+    /// As [`Session::put`].
+    fn put_resuming(
+        &mut self,
+        path: &RemotePath,
+        data: &mut dyn ReadSeek,
+        size_hint: Option<u64>,
+    ) -> Result<BackupFile> {
+        data.seek(SeekFrom::Start(0)).map_err(|e| {
+            Error::internal(format!("Could not read the backup to store again: {e}."))
+                .with_source(e)
+        })?;
+        self.put(path, &mut ReadOnly(data), size_hint)
+    }
+
     /// This app's snapshot files directly in `dir` (see [`names::is_snapshot_name`]), sorted by
     /// name. Foreign files, folders and temporaries are left out.
     ///
@@ -122,6 +146,21 @@ pub trait Session: Send {
     /// Stops at the first failing step and says which one it was.
     fn check(&mut self) -> CheckReport {
         run_check(self)
+    }
+}
+
+/// A backup that can be read again from any offset (the snapshot file on disk), for
+/// [`Session::put_resuming`].
+pub trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// A [`ReadSeek`] seen as a plain reader (trait upcasting needs a newer Rust than ours).
+pub(crate) struct ReadOnly<'a>(pub &'a mut dyn ReadSeek);
+
+impl Read for ReadOnly<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
     }
 }
 
@@ -459,6 +498,21 @@ mod tests {
         };
         assert_eq!(none.available(), None);
         assert!(none.ensure_room(u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn put_resuming_by_default_sends_everything_from_the_start() {
+        let dest = MemoryDestination::new();
+        let mut s = dest.session();
+        s.create_dir_all(&RemotePath::folder()).unwrap();
+        let mut source = io::Cursor::new(b"the whole backup".to_vec());
+        source.set_position(4);
+        let name = "acme.atlassian.net-basic-2026-11-22_0300.zip";
+        let stored = s
+            .put_resuming(&RemotePath::parse(name).unwrap(), &mut source, None)
+            .unwrap();
+        assert_eq!(stored.size, 16);
+        assert_eq!(dest.read(name).unwrap(), b"the whole backup");
     }
 
     #[test]

@@ -1,0 +1,232 @@
+//! Reaching the server: name resolution, the control connection with its timeouts, TLS
+//! (explicit or implicit), login, binary mode and what the server offers.
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use suppaftp::types::FileType;
+use suppaftp::{FtpError, Mode, RustlsConnector, RustlsFtpStream, Status};
+
+use super::reply::{self, Op, Server};
+use super::tls::{self, SeenSlot};
+use super::{set_timeouts, CertificateProbe, FtpDestination, FtpSecurity};
+use crate::error::{Error, ErrorKind, Result};
+use crate::secrets::Sensitive;
+
+/// The control connection. Plain FTP uses the same type and simply never starts TLS.
+pub(super) type Control = RustlsFtpStream;
+
+/// What `FEAT` told us (only what we use).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Features {
+    pub mlsd: bool,
+    pub size: bool,
+    pub mdtm: bool,
+}
+
+/// A logged-in control connection in binary mode.
+pub(super) struct LoggedIn {
+    pub ftp: Control,
+    pub server: Server,
+    pub features: Features,
+    /// The login folder as `PWD` gives it.
+    pub home: String,
+}
+
+type TlsSetup = Option<(Arc<ClientConfig>, SeenSlot)>;
+
+fn tls_setup(dest: &FtpDestination) -> Result<TlsSetup> {
+    match dest.security {
+        FtpSecurity::Plain => Ok(None),
+        _ => tls::client_config(&dest.trust).map(Some),
+    }
+}
+
+fn server_of(dest: &FtpDestination, tls: &TlsSetup) -> Server {
+    Server {
+        host_port: dest.host_port(),
+        io_timeout: dest.timeouts.io,
+        seen: tls.as_ref().map(|(_, seen)| seen.clone()),
+    }
+}
+
+fn resolve(dest: &FtpDestination) -> Result<Vec<SocketAddr>> {
+    let failed = |detail: String| {
+        Error::new(
+            ErrorKind::Dns,
+            format!(
+                "Connection to storage failed: the host name \"{}\" could not be found. Check \
+                 its spelling, or use the server's IP address.",
+                dest.host
+            ),
+        )
+        .with_context("detail", detail)
+    };
+    let addrs: Vec<SocketAddr> = (dest.host.as_str(), dest.port)
+        .to_socket_addrs()
+        .map_err(|e| failed(e.to_string()))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(failed("no address".into()));
+    }
+    Ok(addrs)
+}
+
+/// The first address that accepts within the connect timeout.
+fn tcp(dest: &FtpDestination, server: &Server) -> Result<TcpStream> {
+    let mut last = None;
+    for addr in resolve(dest)? {
+        match TcpStream::connect_timeout(&addr, dest.timeouts.connect) {
+            Ok(stream) => {
+                set_timeouts(&stream, dest.timeouts.io)
+                    .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
+                return Ok(stream);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected));
+    let mut mapped = reply::io_failure(&e, Op::Connect, server);
+    if mapped.kind == ErrorKind::Timeout {
+        mapped = Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "Connection to storage failed: {} did not accept a connection within {:.0} s. \
+                 Check the host name, the port and any firewall in between.",
+                server.host_port,
+                dest.timeouts.connect.as_secs_f64()
+            ),
+        );
+    }
+    Err(mapped.with_source(e))
+}
+
+/// Connects and, for FTPS, completes the TLS handshake; not logged in yet.
+fn control(dest: &FtpDestination, tls: &TlsSetup, server: &Server) -> Result<Control> {
+    let connect_failed = |e: FtpError| reply::map(e, Op::Connect, &server.host_port, server);
+    let ftp = match (dest.security, tls) {
+        (FtpSecurity::ImplicitTls, Some((config, _))) => {
+            // suppaftp opens implicit connections itself, without timeouts: see first (within
+            // ours) that the port answers, then let it connect to that address. Until its TLS
+            // handshake and greeting are done, the OS's socket defaults apply.
+            let addr = tcp(dest, server)?
+                .peer_addr()
+                .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
+            let connector = RustlsConnector::from(config.clone());
+            let ftp = Control::connect_secure_implicit(addr, connector, &dest.host)
+                .map_err(connect_failed)?;
+            set_timeouts(ftp.get_ref(), dest.timeouts.io)
+                .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
+            // Explicit TLS sends these itself; implicit needs them for encrypted data too.
+            let mut ftp = ftp;
+            for command in ["PBSZ 0", "PROT P"] {
+                ftp.custom_command(command, &[Status::CommandOk])
+                    .map_err(connect_failed)?;
+            }
+            ftp
+        }
+        (_, tls) => {
+            let ftp = Control::connect_with_stream(tcp(dest, server)?).map_err(connect_failed)?;
+            match tls {
+                None => ftp,
+                Some((config, seen)) => {
+                    // The handshake runs on our socket, with its timeouts already set.
+                    let connector = RustlsConnector::from(config.clone());
+                    ftp.into_secure(connector, &dest.host).map_err(|e| {
+                        match (reply::code(&e), tls::last_fingerprint(seen)) {
+                            // Refused before any certificate was seen: no TLS on offer.
+                            (Some(code), None) => Error::new(
+                                ErrorKind::Tls,
+                                format!(
+                                    "The FTP server {} does not offer FTPS (it answered \
+                                     {code} to AUTH TLS). Enable TLS on the server, or choose \
+                                     plain FTP only on a network you trust.",
+                                    server.host_port
+                                ),
+                            )
+                            .with_source(e),
+                            _ => connect_failed(e),
+                        }
+                    })?
+                }
+            }
+        }
+    };
+    let peer = ftp
+        .get_ref()
+        .peer_addr()
+        .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
+    let (connect, io) = (dest.timeouts.connect, dest.timeouts.io);
+    let mut ftp = ftp.passive_stream_builder(move |addr| {
+        let stream =
+            TcpStream::connect_timeout(&addr, connect).map_err(FtpError::ConnectionError)?;
+        set_timeouts(&stream, io).map_err(FtpError::ConnectionError)?;
+        Ok(stream)
+    });
+    if peer.is_ipv6() {
+        ftp.set_mode(Mode::ExtendedPassive);
+    } else {
+        // Data connections go to the control connection's address, whatever PASV names.
+        ftp.set_passive_nat_workaround(true);
+    }
+    Ok(ftp)
+}
+
+/// Connects, logs in, switches to binary mode and reads `FEAT` and `PWD`.
+pub(super) fn login(dest: &FtpDestination, password: &Sensitive<String>) -> Result<LoggedIn> {
+    let tls = tls_setup(dest)?;
+    let server = server_of(dest, &tls);
+    let mut ftp = control(dest, &tls, &server)?;
+    let what = dest.url("");
+    let failed = |e: FtpError, op: Op| reply::map(e, op, &what, &server);
+    ftp.login(dest.username.as_str(), password.expose().as_str())
+        .map_err(|e| failed(e, Op::Login))?;
+    // suppaftp starts in ASCII mode, where servers rewrite line ends: never transfer in it.
+    ftp.transfer_type(FileType::Binary)
+        .map_err(|e| failed(e, Op::Connect))?;
+    let offered = ftp.feat().unwrap_or_default();
+    let has = |name: &str| offered.keys().any(|k| k.eq_ignore_ascii_case(name));
+    let features = Features {
+        mlsd: has("MLST") || has("MLSD"),
+        size: has("SIZE"),
+        mdtm: has("MDTM"),
+    };
+    if has("UTF8") {
+        // Some servers (IIS, FileZilla) only take UTF-8 names after this; others ignore it.
+        let _ = ftp.opts("UTF8", Some("ON"));
+    }
+    let home = ftp.pwd().map_err(|e| failed(e, Op::Connect))?;
+    Ok(LoggedIn {
+        ftp,
+        server,
+        features,
+        // RFC 959 doubles a quote inside the quoted folder name.
+        home: home.replace("\"\"", "\""),
+    })
+}
+
+pub(super) fn probe_certificate(dest: &FtpDestination) -> Result<CertificateProbe> {
+    let tls = tls_setup(dest)?;
+    let server = server_of(dest, &tls);
+    let seen = tls
+        .as_ref()
+        .map(|(_, seen)| seen.clone())
+        .ok_or_else(|| Error::internal("no TLS"))?;
+    let outcome = control(dest, &tls, &server);
+    let trusted = match outcome {
+        Ok(mut ftp) => {
+            let _ = ftp.quit();
+            true
+        }
+        // The handshake reached the certificate and refused it.
+        Err(e) if e.kind == ErrorKind::Tls && tls::last_fingerprint(&seen).is_some() => false,
+        Err(e) => return Err(e),
+    };
+    let fingerprint = tls::last_fingerprint(&seen)
+        .ok_or_else(|| Error::internal("The server completed TLS without a certificate."))?;
+    Ok(CertificateProbe {
+        fingerprint,
+        trusted,
+    })
+}
