@@ -274,13 +274,19 @@ impl Sshd {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        let pid_file = self.dir.path().join("sshd.pid");
+        let _ = fs::remove_file(&pid_file);
         let mut child = Child::spawn("sshd", &mut cmd);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.inner_mut().try_wait() {
                 return Err(format!("sshd exited with {status} on port {port}"));
             }
-            if greets(port) {
+            // sshd writes its pid file once it listens: a greeting before that could come
+            // from another test's server that took the port first.
+            let listening =
+                fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == child.id().to_string());
+            if listening && greets(port) {
                 self.port = port;
                 self.child = Some(child);
                 return Ok(());

@@ -224,7 +224,7 @@ fn authenticate(
     };
     match outcome {
         Ok(()) if ssh.authenticated() => Ok(()),
-        Ok(()) => Err(auth_refused(dest, peer)),
+        Ok(()) => Err(auth_refused(dest, peer).with_context("server", peer.server.clone())),
         Err(e) => Err(auth_error(e, dest, peer)),
     }
 }
@@ -244,7 +244,7 @@ fn auth_refused(dest: &SftpDestination, peer: &Peer) -> Error {
             dest.username
         ),
     };
-    Error::new(ErrorKind::StorageAuth, message).with_context("server", peer.server.clone())
+    Error::new(ErrorKind::StorageAuth, message)
 }
 
 fn auth_error(e: ssh2::Error, dest: &SftpDestination, peer: &Peer) -> Error {

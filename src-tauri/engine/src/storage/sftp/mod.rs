@@ -16,11 +16,18 @@
 //!   come only from the [`SecretStore`] (accounts [`SecretKey::sftp_password`] and
 //!   [`SecretKey::sftp_key_passphrase`]).
 //! - **Folder**: relative to the login directory unless it starts with `/` ([`RemoteFolder`]).
-//! - **Uploads** stream in 1 MiB writes (libssh2 pipelines only within one write: 32 KiB
-//!   writes ran at 40 % of that speed) to a temporary name, are synced (`fsync@openssh.com`
-//!   where offered) and renamed to a name that does not exist yet (SFTP v3, which OpenSSH
-//!   speaks, cannot rename onto an existing file), then the size is confirmed with `stat`.
+//! - **Uploads** read the source in 1 MiB chunks on the calling thread while a second thread
+//!   hands them to libssh2 through an 8 MiB window, so that data is always in flight
+//!   (libssh2 pipelines only within one write call: 32 KiB writes ran at 40 % of the speed of
+//!   1 MiB ones, and back-to-back 1 MiB writes drain the pipeline at every boundary; see
+//!   `upload.rs`). They go to a temporary name, are synced (`fsync@openssh.com` where offered)
+//!   and renamed to a name that does not exist yet (SFTP v3, which OpenSSH speaks, cannot
+//!   rename onto an existing file), then the size is confirmed with `stat`.
 //!   [`SftpSession::put_resumable`] continues an interrupted upload where it stopped.
+//! - **Ciphers**: libssh2's own preference, chacha20-poly1305 first. Preferring AES-GCM looks
+//!   attractive (OpenSSL has AES instructions) but libssh2 1.11 encrypts AES modes 16 bytes per
+//!   call, which more than doubled the client's CPU per byte and halved throughput in
+//!   `sftp-bench`; chacha20-poly1305 is encrypted one whole packet per call.
 //! - **Free space** comes from `fstatvfs@openssh.com` (ssh2 exposes it on an open file handle,
 //!   [`ssh2::File::statvfs`]; OpenSSH lets a folder be opened as a file for it). Servers without
 //!   it report no free space (`None`), like FTP.
@@ -214,7 +221,9 @@ impl SftpDestination {
     /// # Errors
     /// `Dns`, `Unreachable`, `Timeout` for the network; `Tls` when no common algorithms exist.
     pub fn host_key(&self) -> Result<HostKeyInfo> {
-        connect::handshake(self).map(|(_, key)| key)
+        let (ssh, key) = connect::handshake(self)?;
+        let _ = ssh.disconnect(None, "Backup Center read the host key", None);
+        Ok(key)
     }
 
     /// Connects, checks the host key, logs in and starts SFTP: the session without the trait

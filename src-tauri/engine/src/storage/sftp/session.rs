@@ -50,6 +50,18 @@ impl SftpSession {
         }
     }
 
+    /// The cipher and MAC negotiated for uploads (client to server), e.g.
+    /// `aes128-gcm@openssh.com` or `aes128-ctr/hmac-sha2-256`: for logs and the benchmark.
+    pub fn upload_cipher(&self) -> String {
+        let cipher = self.ssh.methods(ssh2::MethodType::CryptCs).unwrap_or("?");
+        match self.ssh.methods(ssh2::MethodType::MacCs) {
+            Some(mac) if !cipher.contains("gcm") && !cipher.contains("poly1305") => {
+                format!("{cipher}/{mac}")
+            }
+            _ => cipher.to_string(),
+        }
+    }
+
     /// The server path of `path` (relative to the login directory unless the folder is
     /// absolute).
     pub(super) fn remote(&self, path: &RemotePath) -> PathBuf {

@@ -8,17 +8,21 @@
 //! bytes of the source and, if they match, opens it for writing without truncating, seeks to
 //! its size and sends only the rest. A temporary whose tail differs (another snapshot that got
 //! the same name) is removed and the upload starts over. When the *source* fails, the
-//! temporary is kept so the next attempt can continue; [`Session::cleanup_temporaries`](crate::storage::Session::cleanup_temporaries)
+//! temporary is kept so the next attempt can continue; [`Session::cleanup_temporaries`]
 //! removes those never resumed, so a runner that wants to resume calls `put_resumable` before
 //! it cleans up. This relies on one upload per snapshot name at a time, which holds because
 //! names carry the site, the kind and the minute and the app runs once per user.
 //!
-//! A plain [`Session::put`](crate::storage::Session::put) cannot skip (its reader only reads): it always starts a new
+//! A plain [`Session::put`] cannot skip (its reader only reads): it always starts a new
 //! temporary file and removes it on any failure it can still reach the server for.
+//!
+//! [`Session::put`]: crate::storage::Session::put
+//! [`Session::cleanup_temporaries`]: crate::storage::Session::cleanup_temporaries
 
 use std::cmp::Reverse;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::mpsc;
 
 use ssh2::{OpenFlags, OpenType};
 
@@ -27,9 +31,12 @@ use super::session::{exists_error, modified, SftpSession};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::{format_bytes, names, not_enough_storage, read_chunk, BackupFile, RemotePath};
 
-/// One write call: libssh2 keeps the packets of one call in flight together, so this size is
-/// what makes SFTP fast (see notes/test-servers.md).
+/// One read from the source. libssh2 keeps only the packets of one write call in flight (see
+/// notes/test-servers.md and [`send_window`]).
 pub(super) const CHUNK: usize = 1 << 20;
+
+/// The upload window: up to this much is handed to libssh2 at once (see [`send_window`]).
+const WINDOW: usize = 8 * CHUNK;
 
 /// How much of an interrupted upload is compared with the source before it is continued.
 const TAIL: u64 = 256 * 1024;
@@ -82,12 +89,14 @@ enum Tail {
 }
 
 impl SftpSession {
-    /// [`Session::put`](crate::storage::Session::put), continuing an earlier interrupted upload of the same `path` where
+    /// [`Session::put`], continuing an earlier interrupted upload of the same `path` where
     /// it stopped when the server still holds it (see the module docs).
     ///
     /// # Errors
-    /// As [`Session::put`](crate::storage::Session::put). When `data` fails, the temporary file is kept for the next
+    /// As [`Session::put`]. When `data` fails, the temporary file is kept for the next
     /// attempt.
+    ///
+    /// [`Session::put`]: crate::storage::Session::put
     pub fn put_resumable(
         &mut self,
         path: &RemotePath,
@@ -158,20 +167,19 @@ impl SftpSession {
         };
         tracing::debug!(target: "storage", temp = %temp.display(), offset, "sftp upload");
 
-        let mut buf = vec![0u8; CHUNK];
-        let streamed =
-            stream(&mut file, &mut source, &mut buf, &dir_shown, &self.ssh).and_then(|n| {
-                // Durable before it gets its final name; servers without fsync@openssh.com skip it.
-                match file.fsync() {
-                    Err(e) if errors::sftp_status(&e) != Some(FX_OP_UNSUPPORTED) => {
-                        Err(Failure::Write {
-                            error: e,
-                            written: n,
-                        })
-                    }
-                    _ => Ok(n),
+        let streamed = stream(&mut file, &mut source, &dir_shown, &self.ssh).and_then(|n| {
+            // Durable before it gets its final name (servers without fsync@openssh.com
+            // skip this).
+            match file.fsync() {
+                Err(e) if errors::sftp_status(&e) != Some(FX_OP_UNSUPPORTED) => {
+                    Err(Failure::Write {
+                        error: e,
+                        written: n,
+                    })
                 }
-            });
+                _ => Ok(n),
+            }
+        });
         drop(file);
         let written = match streamed {
             Ok(n) => n,
@@ -357,40 +365,127 @@ impl SftpSession {
     }
 }
 
-/// Copies the source into `file` in [`CHUNK`]-sized writes; the bytes written.
+/// Copies the source into `file`; the bytes the server acknowledged.
+///
+/// Two threads: this one reads the source (which need not be `Send`) in [`CHUNK`]s while a
+/// scoped one hands them to libssh2 ([`send_window`]), so reading overlaps encrypting and
+/// sending as OpenSSH's `sftp` + `ssh` pair does. When the source fails, what it delivered is
+/// still stored (a resumed upload continues there) before the failure is reported.
 fn stream(
     file: &mut ssh2::File,
     source: &mut Source<'_>,
-    buf: &mut [u8],
     shown: &str,
     ssh: &ssh2::Session,
 ) -> std::result::Result<u64, Failure> {
+    let (to_writer, chunks) = mpsc::sync_channel::<Vec<u8>>(2);
+    let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
+    // Chunks circulate: two queued, one being read, one being copied into the window.
+    for _ in 0..4 {
+        let _ = recycle.send(vec![0u8; CHUNK]);
+    }
+    let ssh = ssh.clone();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || send_window(file, chunks, recycle, &ssh));
+        let mut source_failed = None;
+        // No chunk left and none coming back: the writer stopped and reports why.
+        while let Ok(mut chunk) = recycled.recv() {
+            chunk.resize(CHUNK, 0);
+            match fill(source, &mut chunk, shown) {
+                Ok(n) => {
+                    chunk.truncate(n);
+                    // A closed channel: the writer failed and reports why.
+                    if n == 0 || to_writer.send(chunk).is_err() || n < CHUNK {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    source_failed = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(to_writer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        match source_failed {
+            Some(e) => Err(Failure::Source(e)),
+            None => Ok(written),
+        }
+    })
+}
+
+/// The sending half of [`stream`]: writes the chunks it receives until the channel closes.
+///
+/// libssh2 keeps in flight only what one write call hands it, and a call returns as soon as
+/// the first of its packets is acknowledged; the caller then passes the rest again (already
+/// sent, so libssh2 skips it) and so on. Writing 1 MiB buffers one after the other therefore
+/// drains the pipeline to nothing at the end of every buffer. Instead the data goes through a
+/// [`WINDOW`]: whenever a chunk fits behind the data not yet acknowledged it is added and
+/// handed over with the next call, so libssh2 keeps megabytes in flight (the server's channel
+/// window, 2 MiB with OpenSSH, is the limit). Only when the window is full does it wait for
+/// everything to be acknowledged and start again at the front: one round trip per 8 MiB
+/// instead of moving the unacknowledged data around.
+fn send_window(
+    file: &mut ssh2::File,
+    chunks: mpsc::Receiver<Vec<u8>>,
+    recycle: mpsc::Sender<Vec<u8>>,
+    ssh: &ssh2::Session,
+) -> std::result::Result<u64, Failure> {
+    let mut window = vec![0u8; WINDOW];
+    // window[start..end]: received, not yet acknowledged by the server;
+    // window[start..handed]: what libssh2 has been given of it.
+    let (mut start, mut handed, mut end) = (0usize, 0usize, 0usize);
+    let mut closed = false;
     let mut written = 0u64;
     loop {
-        let n = fill(source, buf, shown).map_err(Failure::Source)?;
-        if n == 0 {
+        if start == end {
+            // Everything acknowledged: start again at the front, nothing to move.
+            (start, handed, end) = (0, 0, 0);
+        }
+        while !closed && window.len() - end >= CHUNK {
+            let next = if start == end {
+                chunks.recv().ok()
+            } else {
+                // Data is waiting to be sent: take only what is already there.
+                match chunks.try_recv() {
+                    Ok(chunk) => Some(chunk),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => None,
+                }
+            };
+            match next {
+                Some(chunk) => {
+                    window[end..end + chunk.len()].copy_from_slice(&chunk);
+                    end += chunk.len();
+                    let _ = recycle.send(chunk);
+                }
+                None => closed = true,
+            }
+        }
+        if start == end {
             return Ok(written);
         }
-        let mut chunk = &buf[..n];
-        while !chunk.is_empty() {
-            match file.write(chunk) {
-                Ok(0) => {
-                    return Err(Failure::Write {
-                        error: ssh2::Error::unknown(),
-                        written,
-                    })
-                }
-                Ok(k) => {
-                    chunk = &chunk[k..];
-                    written += k as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(Failure::Write {
-                        error: errors::from_io(ssh, &e),
-                        written,
-                    })
-                }
+        // One new chunk per call: libssh2 copies what is new into packets, and a chunk at a
+        // time keeps that copy in the cache; sending blocks on the channel window anyway.
+        handed = end.min(handed.max(start) + CHUNK);
+        match file.write(&window[start..handed]) {
+            Ok(0) => {
+                return Err(Failure::Write {
+                    error: ssh2::Error::unknown(),
+                    written,
+                })
+            }
+            Ok(k) => {
+                start += k;
+                written += k as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Failure::Write {
+                    error: errors::from_io(ssh, &e),
+                    written,
+                })
             }
         }
     }
