@@ -62,6 +62,17 @@ impl SecretKey {
         Self(format!("{protocol}-password:{user}@{host}:{port}"))
     }
 
+    /// The password of `user` on the SFTP server `host:port`.
+    pub fn sftp_password(host: &str, port: u16, user: &str) -> Self {
+        Self::storage_password("sftp", user, host, port)
+    }
+
+    /// The passphrase of the private key file `user` logs in to the SFTP server `host:port`
+    /// with.
+    pub fn sftp_key_passphrase(host: &str, port: u16, user: &str) -> Self {
+        Self(format!("sftp-key-passphrase:{user}@{host}:{port}"))
+    }
+
     pub fn account(&self) -> &str {
         &self.0
     }

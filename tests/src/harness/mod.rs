@@ -1,6 +1,7 @@
 //! Starts and stops the real parts end-to-end tests need, each on its own: a D-Bus session
 //! bus, the Secret Service (gnome-keyring, unlocked, in its own XDG folders), an X server
-//! (Xvfb), WebKitWebDriver, and vsftpd for the FTP destination tests. Every part is killed
+//! (Xvfb), WebKitWebDriver, vsftpd for the FTP destination tests and OpenSSH's sshd for the
+//! SFTP destination. Every part is killed
 //! when its handle drops.
 //!
 //! A missing program is a test failure with the package to install, never a silent skip.
@@ -9,9 +10,11 @@ pub mod app;
 mod desktop;
 mod process;
 pub mod vsftpd;
+mod sshd;
 mod x11;
 
 pub use desktop::{xdotool, SecretService, SessionBus, TrayHost, WebDriverServer, Xvfb};
 pub use process::{require_program, wait_until, workspace_root, Child};
 pub use vsftpd::{FtpTls, TestPki, Tmpfs, Vsftpd, VsftpdOptions};
+pub use sshd::{test_user, Sshd, TestUser, KEY_PASSPHRASE, TEST_PASSWORD, TEST_USER};
 pub use x11::X11;

@@ -30,6 +30,7 @@ pub mod local;
 pub mod memory;
 pub mod names;
 mod path;
+pub mod sftp;
 
 pub use path::{RemoteFolder, RemotePath};
 
