@@ -133,6 +133,11 @@ impl SinkHandle {
         self.send(Op::Json(path.into(), bytes)).await
     }
 
+    /// A document the caller already serialised.
+    pub async fn json_bytes(&self, path: impl Into<String>, json: Vec<u8>) -> Result<()> {
+        self.send(Op::Json(path.into(), json)).await
+    }
+
     pub async fn begin_jsonl(&self, path: impl Into<String>) -> Result<()> {
         self.send(Op::BeginJsonl(path.into())).await
     }

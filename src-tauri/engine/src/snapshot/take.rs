@@ -58,8 +58,10 @@ impl SnapshotSink for ZipSink {
             ))
             .with_source(e)
         });
-        let result =
-            f.and_then(|f| self.writer.add_prehashed(path, f, staged.size, staged.sha256));
+        let result = f.and_then(|f| {
+            self.writer
+                .add_prehashed(path, f, staged.size, staged.sha256)
+        });
         let _ = std::fs::remove_file(&staged.file);
         result.map(|_| ())
     }

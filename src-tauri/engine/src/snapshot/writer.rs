@@ -390,8 +390,12 @@ impl SnapshotWriter {
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::internal("Could not serialise the manifest.").with_source(e))?;
+        // Verification reads its own copy back: free ours (one record per entry) first.
+        drop(manifest);
+        self.seen = HashSet::new();
         self.start_zip_entry(MANIFEST_PATH, Compression::Deflate, false)?;
         self.write_zip(&json)?;
+        drop(json);
         let zip = self.zip.take().ok_or_else(closed)?;
         let dir = self.dir.clone();
         let output = zip.finish().map_err(|e| zip_error(e, &dir))?;

@@ -20,6 +20,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::checksum::Sha256;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -29,7 +30,6 @@ use rustls::{
     CertificateError, CipherSuite, ClientConfig, DigitallySignedStruct, RootCertStore,
     SignatureScheme,
 };
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -39,7 +39,7 @@ pub struct CertFingerprint([u8; 32]);
 
 impl CertFingerprint {
     pub fn of(der: &[u8]) -> Self {
-        Self(Sha256::digest(der).into())
+        Self(Sha256::digest(der).0)
     }
 
     /// Reads a fingerprint as shown (`AB:CD:…`), or as 64 hex digits with or without `:`,

@@ -13,9 +13,9 @@
 //! travels in the error's context (`host_key_sha256`, `host_key_type`) for the log, and the
 //! trust dialog gets it from [`super::SftpDestination::host_key`].
 
+use crate::checksum::Sha256;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -40,7 +40,7 @@ impl HostKeyInfo {
         let algorithm = algorithm_of(blob).unwrap_or("unknown").to_string();
         Self {
             key_type: key_type_of(&algorithm),
-            sha256: format!("{PREFIX}{}", STANDARD_NO_PAD.encode(Sha256::digest(blob))),
+            sha256: format!("{PREFIX}{}", STANDARD_NO_PAD.encode(Sha256::digest(blob).0)),
             algorithm,
         }
     }
