@@ -46,7 +46,12 @@ mod tests {
 
     #[test]
     fn suppaftp_is_never_traced_even_when_asked() {
-        for env in [None, Some("trace"), Some("suppaftp=trace"), Some("not a [filter")] {
+        for env in [
+            None,
+            Some("trace"),
+            Some("suppaftp=trace"),
+            Some("not a [filter"),
+        ] {
             let f = filter(env).to_string();
             assert!(f.contains("suppaftp=info"), "{env:?}: {f}");
             assert!(!f.contains("suppaftp=trace"), "{env:?}: {f}");

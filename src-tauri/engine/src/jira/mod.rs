@@ -8,6 +8,6 @@ mod site_url;
 pub mod throttle;
 
 pub use client::{status_error, ClientOptions, JiraClient};
-pub use download::Downloaded;
 pub use connection::{check_connection, ConnectionReport};
+pub use download::Downloaded;
 pub use site_url::{validate_email, SiteUrl};

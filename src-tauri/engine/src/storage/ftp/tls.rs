@@ -29,8 +29,8 @@ use rustls::{
     CertificateError, CipherSuite, ClientConfig, DigitallySignedStruct, RootCertStore,
     SignatureScheme,
 };
-use sha2::{Digest, Sha256};
 
+use crate::checksum::Sha256;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The SHA-256 of a server certificate (DER), shown as `AB:CD:…` (32 colon-separated pairs).
@@ -39,7 +39,7 @@ pub struct CertFingerprint([u8; 32]);
 
 impl CertFingerprint {
     pub fn of(der: &[u8]) -> Self {
-        Self(Sha256::digest(der).into())
+        Self(Sha256::digest(der).0)
     }
 
     /// Reads a fingerprint as shown (`AB:CD:…`), or as 64 hex digits with or without `:`,

@@ -15,8 +15,8 @@
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
+use crate::checksum::Sha256;
 use crate::error::{Error, ErrorKind, Result};
 
 const PREFIX: &str = "SHA256:";
@@ -40,7 +40,7 @@ impl HostKeyInfo {
         let algorithm = algorithm_of(blob).unwrap_or("unknown").to_string();
         Self {
             key_type: key_type_of(&algorithm),
-            sha256: format!("{PREFIX}{}", STANDARD_NO_PAD.encode(Sha256::digest(blob))),
+            sha256: format!("{PREFIX}{}", STANDARD_NO_PAD.encode(Sha256::digest(blob).0)),
             algorithm,
         }
     }
