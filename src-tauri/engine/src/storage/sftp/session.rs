@@ -9,7 +9,10 @@ use ssh2::{FileStat, OpenFlags, OpenType, RenameFlags};
 use super::errors::{self, Peer, FX_FAILURE, FX_NO_SUCH_FILE};
 use super::{url_of, SftpDestination};
 use crate::error::{Error, ErrorKind, Result};
-use crate::storage::{names, BackupFile, RemoteFolder, RemotePath, Session, Usage};
+use crate::storage::resume::Source;
+use crate::storage::{
+    exists_error, names, not_found, BackupFile, ReadSeek, RemoteFolder, RemotePath, Session, Usage,
+};
 
 /// A live SFTP session on one destination. Not `Sync`: one run uses it at a time.
 pub struct SftpSession {
@@ -227,17 +230,6 @@ pub(super) fn modified(st: &FileStat) -> Option<DateTime<Utc>> {
         .and_then(|t| DateTime::from_timestamp(t, 0))
 }
 
-pub(super) fn exists_error(shown: &str) -> Error {
-    Error::new(
-        ErrorKind::StorageConflict,
-        format!("{shown} already exists. Backup Center never overwrites a backup."),
-    )
-}
-
-fn not_found(shown: &str) -> Error {
-    Error::new(ErrorKind::NotFound, format!("{shown} does not exist."))
-}
-
 impl Session for SftpSession {
     fn create_dir_all(&mut self, dir: &RemotePath) -> Result<()> {
         self.usable()?;
@@ -296,7 +288,16 @@ impl Session for SftpSession {
         data: &mut dyn Read,
         size_hint: Option<u64>,
     ) -> Result<BackupFile> {
-        self.upload(path, super::upload::Source::Plain(data), size_hint)
+        self.upload(path, Source::Plain(data), size_hint)
+    }
+
+    fn put_resuming(
+        &mut self,
+        path: &RemotePath,
+        data: &mut dyn ReadSeek,
+        size_hint: Option<u64>,
+    ) -> Result<BackupFile> {
+        self.upload(path, Source::Resumable(data), size_hint)
     }
 
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<BackupFile>> {
