@@ -926,7 +926,7 @@ fn unreachable_servers_say_why() {
     assert_eq!(e.kind, ErrorKind::Dns, "{e:?}");
     assert!(
         e.message().starts_with(&format!(
-            "Connection to storage failed: the host name {host} could not be resolved."
+            "Connection to storage failed: the host name \"{host}\" could not be found."
         )),
         "{}",
         e.message()

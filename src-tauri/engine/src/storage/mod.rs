@@ -31,6 +31,7 @@ pub mod ftp;
 pub mod local;
 pub mod memory;
 pub mod names;
+mod net;
 mod path;
 mod resume;
 pub mod sftp;
@@ -359,6 +360,15 @@ pub(crate) fn not_enough_storage(needed: Option<u64>, free: Option<u64>) -> Erro
              choose another destination."
         ),
     )
+}
+
+/// A listing of a folder, with a folder that does not exist (yet) read as empty: it holds
+/// nothing of ours. Other failures stay failures.
+pub(crate) fn missing_is_empty<T: Default>(listed: Result<T>) -> Result<T> {
+    match listed {
+        Err(e) if e.kind == ErrorKind::StoragePath => Ok(T::default()),
+        other => other,
+    }
 }
 
 /// The file name a backup is stored under (the last part of `path`).

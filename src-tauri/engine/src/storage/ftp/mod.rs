@@ -219,11 +219,7 @@ impl FtpDestination {
 
     /// `host:port`, with brackets around an IPv6 address.
     fn host_port(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        super::net::host_port(&self.host, self.port)
     }
 
     /// The URL form used in messages: `ftps://backup@nas:21/~/Jira` (`~` is the login folder).

@@ -18,7 +18,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::Sensitive;
 use crate::storage::resume::Source;
 use crate::storage::{
-    exists_error, names, not_found, BackupFile, ReadSeek, RemotePath, Session, Usage,
+    exists_error, missing_is_empty, names, not_found, BackupFile, ReadSeek, RemotePath, Session,
+    Usage,
 };
 
 /// A logged-in FTP or FTPS connection in binary mode.
@@ -229,11 +230,8 @@ impl FtpSession {
 
     /// Bytes in our snapshots in the destination folder (0 while it does not exist).
     pub(super) fn used(&mut self) -> Result<u64> {
-        match Session::list(self, &RemotePath::folder()) {
-            Ok(files) => Ok(files.iter().map(|f| f.size).sum()),
-            Err(e) if e.kind == ErrorKind::StoragePath => Ok(0),
-            Err(e) => Err(e),
-        }
+        let files = missing_is_empty(Session::list(self, &RemotePath::folder()))?;
+        Ok(files.iter().map(|f| f.size).sum())
     }
 }
 
@@ -368,11 +366,7 @@ impl Session for FtpSession {
 
     fn cleanup_temporaries(&mut self, dir: &RemotePath, before: DateTime<Utc>) -> Result<usize> {
         let abs = self.abs(dir);
-        let entries = match self.entries(&abs) {
-            Ok(entries) => entries,
-            Err(e) if e.kind == ErrorKind::StoragePath => return Ok(0),
-            Err(e) => return Err(e),
-        };
+        let entries = missing_is_empty(self.entries(&abs))?;
         let mut removed = 0;
         for entry in entries {
             if entry.kind != EntryKind::File || !names::is_temporary_name(&entry.name) {

@@ -236,11 +236,11 @@ impl SftpDestination {
 
     /// `backup@nas:22`, `backup@[::1]:2222`
     fn server(&self) -> String {
-        if self.host.contains(':') {
-            format!("{}@[{}]:{}", self.username, self.host, self.port)
-        } else {
-            format!("{}@{}:{}", self.username, self.host, self.port)
-        }
+        format!(
+            "{}@{}",
+            self.username,
+            super::net::host_port(&self.host, self.port)
+        )
     }
 
     /// `sftp://backup@nas` (`:port` unless 22): the start of every location in messages.

@@ -11,7 +11,8 @@ use super::{url_of, SftpDestination};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::resume::Source;
 use crate::storage::{
-    exists_error, names, not_found, BackupFile, ReadSeek, RemoteFolder, RemotePath, Session, Usage,
+    exists_error, missing_is_empty, names, not_found, BackupFile, ReadSeek, RemoteFolder,
+    RemotePath, Session, Usage,
 };
 
 /// A live SFTP session on one destination. Not `Sync`: one run uses it at a time.
@@ -328,12 +329,10 @@ impl Session for SftpSession {
     fn usage(&mut self) -> Result<Usage> {
         self.usable()?;
         let folder = RemotePath::folder();
-        let used = match self.list_files(&folder) {
-            Ok(files) => files.iter().map(|f| f.size).sum(),
-            // A folder that does not exist yet holds nothing of ours.
-            Err(e) if e.kind == ErrorKind::StoragePath => 0,
-            Err(e) => return Err(e),
-        };
+        let used = missing_is_empty(self.list_files(&folder))?
+            .iter()
+            .map(|f| f.size)
+            .sum();
         Ok(Usage {
             used,
             quota: None,
@@ -343,11 +342,7 @@ impl Session for SftpSession {
 
     fn cleanup_temporaries(&mut self, dir: &RemotePath, before: DateTime<Utc>) -> Result<usize> {
         self.usable()?;
-        let temporaries = match self.entries(dir, true) {
-            Ok(t) => t,
-            Err(e) if e.kind == ErrorKind::StoragePath => return Ok(0),
-            Err(e) => return Err(e),
-        };
+        let temporaries = missing_is_empty(self.entries(dir, true))?;
         let mut removed = 0;
         for (name, st) in temporaries {
             let stale = modified(&st).is_some_and(|t| t < before);

@@ -21,8 +21,8 @@ use super::session::{modified, SftpSession};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::resume::{self, Failure, Source, Temporaries};
 use crate::storage::{
-    backup_name, exists_error, format_bytes, names, not_enough_storage, read_chunk, size_mismatch,
-    BackupFile, RemotePath,
+    backup_name, exists_error, format_bytes, missing_is_empty, names, not_enough_storage,
+    read_chunk, size_mismatch, BackupFile, RemotePath,
 };
 
 /// One read from the source. libssh2 keeps only the packets of one write call in flight (see
@@ -60,13 +60,8 @@ impl SftpSession {
         let free = self.disk_free(&dir)?;
         let resumed = match &mut source {
             Source::Resumable(r) => {
-                let listed = match self.entries(&dir, true) {
-                    Ok(entries) => entries,
-                    // The upload itself reports a missing folder.
-                    Err(e) if e.kind == ErrorKind::StoragePath => Vec::new(),
-                    Err(e) => return Err(e),
-                };
-                let listed = listed
+                // A missing folder is reported by the upload itself.
+                let listed = missing_is_empty(self.entries(&dir, true))?
                     .into_iter()
                     .map(|(temp, st)| (temp, st.size.unwrap_or(0)));
                 let candidates = resume::candidates(listed, &name, size_hint);
