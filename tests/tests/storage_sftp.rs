@@ -509,7 +509,7 @@ fn a_folder_without_permission_fails_the_check_at_the_write_step() {
 #[test]
 fn a_full_disk_is_storage_full_leaves_no_temporary_and_keeps_earlier_backups() {
     let mut sshd = Sshd::start();
-    let disk = sshd.mount_tmpfs("small", "8m");
+    let disk = sshd.mount_tmpfs("small", 8);
     let (dest, secrets) = password_dest(&sshd, &format!("{}/small", sshd.area_in_home()));
     let mut s = dest.session(&secrets).unwrap();
     let earlier = content(2 * MIB);
