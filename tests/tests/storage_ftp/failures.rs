@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use backup_center_engine::secrets::{MemoryStore, SecretStore, Sensitive};
-use backup_center_engine::storage::ftp::{FtpDestination, FtpSecurity};
+use backup_center_engine::storage::ftp::{FtpConfig, FtpDestination, FtpSecurity};
 use backup_center_engine::storage::names::{is_temporary_name, temporary_name};
 use backup_center_engine::storage::{test_connection, CheckStep, Destination, RemotePath, Session};
 use backup_center_engine::ErrorKind;
@@ -19,6 +19,16 @@ use bc_tests::storage::{
 use chrono::Utc;
 
 use super::{config, destination, session};
+
+/// A destination on `c` (no vsftpd behind it) and a keychain with a password for it.
+fn keyed(c: FtpConfig) -> (FtpDestination, MemoryStore) {
+    let dest = FtpDestination::new(c).unwrap();
+    let secrets = MemoryStore::new();
+    secrets
+        .set(&dest.secret_key(), &Sensitive::new("pw".to_string()))
+        .unwrap();
+    (dest, secrets)
+}
 
 #[test]
 fn folders_without_permission_fail_the_check_at_the_right_step() {
@@ -303,11 +313,7 @@ fn a_server_that_stops_answering_times_out_quickly() {
     let port = silent.local_addr().unwrap().port();
     let mut c = config(port, "backup", "", FtpSecurity::Plain);
     c.timeouts.io = Duration::from_secs(1);
-    let dest = FtpDestination::new(c).unwrap();
-    let secrets = MemoryStore::new();
-    secrets
-        .set(&dest.secret_key(), &Sensitive::new("pw".to_string()))
-        .unwrap();
+    let (dest, secrets) = keyed(c);
     let started = Instant::now();
     let e = dest.session(&secrets).unwrap_err();
     assert!(
@@ -366,11 +372,7 @@ fn a_server_that_does_not_accept_connections_times_out_at_connect() {
     }
     let mut c = config(addr.port(), "backup", "", FtpSecurity::Plain);
     c.timeouts.connect = Duration::from_secs(1);
-    let dest = FtpDestination::new(c).unwrap();
-    let secrets = MemoryStore::new();
-    secrets
-        .set(&dest.secret_key(), &Sensitive::new("pw".to_string()))
-        .unwrap();
+    let (dest, secrets) = keyed(c);
     let started = Instant::now();
     let e = dest.session(&secrets).unwrap_err();
     assert!(
@@ -394,11 +396,7 @@ fn unreachable_servers_say_so() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let dest = FtpDestination::new(config(port, "backup", "", FtpSecurity::Plain)).unwrap();
-    let secrets = MemoryStore::new();
-    secrets
-        .set(&dest.secret_key(), &Sensitive::new("pw".to_string()))
-        .unwrap();
+    let (dest, secrets) = keyed(config(port, "backup", "", FtpSecurity::Plain));
     let e = dest.open(&secrets).map(|_| ()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
     assert_prefix(
@@ -408,10 +406,7 @@ fn unreachable_servers_say_so() {
 
     let mut c = config(21, "backup", "", FtpSecurity::Plain);
     c.host = "backup-center-test.invalid".into();
-    let dest = FtpDestination::new(c).unwrap();
-    secrets
-        .set(&dest.secret_key(), &Sensitive::new("pw".to_string()))
-        .unwrap();
+    let (dest, secrets) = keyed(c);
     let e = dest.open(&secrets).map(|_| ()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Dns, "{e:?}");
     assert_prefix(
