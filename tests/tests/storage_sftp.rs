@@ -1,54 +1,23 @@
 //! The SFTP destination against a real OpenSSH sshd (see `bc_tests::harness::Sshd`): logins,
-//! host keys, what ends up on the server's disk, and what happens when the server, the disk or
-//! the network fails. Needs root and openssh-server; fails (never skips) without them.
+//! host keys, what ends up on the server's disk, and (in `storage_sftp/failures.rs`) what
+//! happens when the server, the disk, the network or the backup itself fails. Needs root and
+//! openssh-server; fails (never skips) without them.
+
+#[path = "storage_sftp/failures.rs"]
+mod failures;
 
 use std::fs;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use backup_center_engine::secrets::{MemoryStore, SecretStore, Sensitive};
-use backup_center_engine::snapshot::{file_name, SnapshotKind};
-use backup_center_engine::storage::names::{is_temporary_name, temporary_name};
+use backup_center_engine::storage::names::is_temporary_name;
 use backup_center_engine::storage::sftp::{SftpAuth, SftpDestination, SftpSession, Timeouts};
 use backup_center_engine::storage::{test_connection, CheckStep, Destination, RemotePath, Session};
 use backup_center_engine::ErrorKind;
 use bc_tests::harness::{Sshd, KEY_PASSPHRASE, TEST_PASSWORD, TEST_USER};
-use chrono::{TimeZone, Utc};
-use sha2::{Digest, Sha256};
-
-const MIB: usize = 1024 * 1024;
-
-fn snapshot_name(minute: u32) -> String {
-    let at = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
-        + chrono::Duration::minutes(i64::from(minute));
-    file_name("acme.atlassian.net", SnapshotKind::Basic, at)
-}
-
-fn path(name: &str) -> RemotePath {
-    RemotePath::parse(name).unwrap()
-}
-
-/// Every byte value in order (CR, LF, NUL, 0xFF included), then bytes that do not compress.
-fn content(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|i| {
-            if i < 4 * 256 {
-                return (i % 256) as u8;
-            }
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-fn sha(data: &[u8]) -> Vec<u8> {
-    Sha256::digest(data).to_vec()
-}
+use bc_tests::storage::{content, entries, path, sha, snapshot_name, temporaries, MIB};
+use chrono::Utc;
 
 fn quick() -> Timeouts {
     Timeouts {
@@ -120,42 +89,12 @@ fn open_error(dest: &SftpDestination, secrets: &dyn SecretStore) -> backup_cente
     }
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
-fn temporaries(dir: &Path) -> Vec<String> {
-    entries(dir)
-        .into_iter()
-        .filter(|n| n.contains(".part-"))
-        .collect()
-}
-
-/// Reads `data` in 64 KiB pieces and runs `hook` once `at` bytes have been read.
-struct HookReader<'a> {
-    data: &'a [u8],
-    pos: usize,
-    at: usize,
-    hook: Option<Box<dyn FnOnce() + 'a>>,
-}
-
-impl Read for HookReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos >= self.at {
-            if let Some(hook) = self.hook.take() {
-                hook();
-            }
-        }
-        let n = buf.len().min(64 * 1024).min(self.data.len() - self.pos);
-        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
+/// A session through the trait object, as the runner holds it, on `<area>/<sub>`.
+fn open_dyn(sshd: &Sshd, sub: &str) -> Box<dyn Session> {
+    let (dest, secrets) = password_dest(sshd, &format!("{}/{sub}", sshd.area_in_home()));
+    let mut s = dest.open(&secrets).unwrap();
+    s.create_dir_all(&RemotePath::folder()).unwrap();
+    s
 }
 
 #[test]
@@ -507,63 +446,6 @@ fn a_folder_without_permission_fails_the_check_at_the_write_step() {
 }
 
 #[test]
-fn a_full_disk_is_storage_full_leaves_no_temporary_and_keeps_earlier_backups() {
-    let mut sshd = Sshd::start();
-    let disk = sshd.mount_tmpfs("small", "8m");
-    let (dest, secrets) = password_dest(&sshd, &format!("{}/small", sshd.area_in_home()));
-    let mut s = dest.session(&secrets).unwrap();
-    let earlier = content(2 * MIB);
-    s.put(&path(&snapshot_name(0)), &mut &earlier[..], None)
-        .unwrap();
-    let usage = s.usage().unwrap();
-    let free = usage.disk_free.expect("tmpfs free space via statvfs");
-    assert!(
-        free > 5 * MIB as u64 && free < 7 * MIB as u64,
-        "8 MiB disk, 2 MiB used: {free}"
-    );
-
-    let big = content(20_000_000);
-    // Size known: refused before a byte is sent.
-    let e = s
-        .put(&path(&snapshot_name(1)), &mut &big[..], Some(20_000_000))
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::StorageFull, "{e:?}");
-    assert!(
-        e.message()
-            .starts_with("Not enough storage for this backup: 20.0 MB needed, 6."),
-        "{}",
-        e.message()
-    );
-    // Size unknown: the server's bare "failure" while streaming, explained by statvfs.
-    let e = s
-        .put(&path(&snapshot_name(2)), &mut &big[..], None)
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::StorageFull, "{e:?}");
-    assert!(
-        e.message()
-            .starts_with("Not enough storage for this backup: "),
-        "{}",
-        e.message()
-    );
-    assert!(
-        e.message().contains("MB free"),
-        "the free space is shown: {}",
-        e.message()
-    );
-
-    assert!(
-        temporaries(&disk).is_empty(),
-        "a failed upload must not leave a temporary file"
-    );
-    assert_eq!(entries(&disk), vec![snapshot_name(0)]);
-    assert_eq!(
-        sha(&fs::read(disk.join(snapshot_name(0))).unwrap()),
-        sha(&earlier)
-    );
-    assert_eq!(s.usage().unwrap().used, earlier.len() as u64);
-}
-
-#[test]
 fn ten_thousand_files_are_listed_and_foreign_files_left_alone() {
     let sshd = Sshd::start();
     let (mut s, dir) = ready(&sshd, "many");
@@ -616,298 +498,4 @@ fn ten_thousand_files_are_listed_and_foreign_files_left_alone() {
             "{f} must be untouched"
         );
     }
-}
-
-#[test]
-fn a_server_killed_mid_upload_fails_clearly_and_the_next_run_cleans_up() {
-    let mut sshd = Sshd::start();
-    let (dest, secrets) = password_dest(&sshd, &format!("{}/Backups", sshd.area_in_home()));
-    let dir = sshd.area().join("Backups");
-    let mut s = dest.session(&secrets).unwrap();
-    s.create_dir_all(&RemotePath::folder()).unwrap();
-    let earlier = content(MIB);
-    s.put(&path(&snapshot_name(0)), &mut &earlier[..], None)
-        .unwrap();
-
-    let data = content(24 * MIB);
-    let started = Instant::now();
-    let e = {
-        let sshd = &mut sshd;
-        let mut reader = HookReader {
-            data: &data,
-            pos: 0,
-            at: 6 * MIB,
-            hook: Some(Box::new(move || sshd.kill())),
-        };
-        s.put(&path(&snapshot_name(1)), &mut reader, None)
-            .unwrap_err()
-    };
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
-    assert!(e.is_transient(), "the runner may retry a lost connection");
-    assert!(
-        e.message().starts_with(&format!(
-            "Connection to storage failed: the connection to {TEST_USER}@127.0.0.1:{} was lost",
-            sshd.port()
-        )),
-        "{}",
-        e.message()
-    );
-    let again = s.list(&RemotePath::folder()).unwrap_err();
-    assert_eq!(
-        again.kind,
-        ErrorKind::Unreachable,
-        "a broken session refuses further calls"
-    );
-    drop(s);
-
-    assert!(
-        !dir.join(snapshot_name(1)).exists(),
-        "no final file after a failed upload"
-    );
-    assert_eq!(
-        fs::read(dir.join(snapshot_name(0))).unwrap(),
-        earlier,
-        "earlier backups untouched"
-    );
-    sshd.restart();
-    let mut next = dest.session(&secrets).unwrap();
-    let names: Vec<String> = next
-        .list(&RemotePath::folder())
-        .unwrap()
-        .into_iter()
-        .map(|f| f.name)
-        .collect();
-    assert_eq!(names, vec![snapshot_name(0)]);
-    let left = temporaries(&dir).len();
-    let removed = next
-        .cleanup_temporaries(
-            &RemotePath::folder(),
-            Utc::now() + chrono::Duration::minutes(1),
-        )
-        .unwrap();
-    assert_eq!(removed, left);
-    assert!(
-        temporaries(&dir).is_empty(),
-        "the next run removes what the failed one left"
-    );
-}
-
-/// A seekable source that fails once `fail_at` bytes have been read, and counts what it reads.
-struct FlakySource {
-    inner: Cursor<Vec<u8>>,
-    fail_at: Option<u64>,
-    read: u64,
-}
-
-impl Read for FlakySource {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let pos = self.inner.position();
-        let limit = match self.fail_at {
-            Some(at) if pos >= at => return Err(io::Error::other("the snapshot's disk went away")),
-            Some(at) => ((at - pos) as usize).min(buf.len()),
-            None => buf.len(),
-        };
-        let n = self.inner.read(&mut buf[..limit])?;
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for FlakySource {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(to)
-    }
-}
-
-#[test]
-fn an_interrupted_upload_resumes_where_it_stopped() {
-    let sshd = Sshd::start();
-    let (mut s, dir) = ready(&sshd, "resume");
-    let data = content(12 * MIB + 777);
-    let name = snapshot_name(6);
-
-    let mut first = FlakySource {
-        inner: Cursor::new(data.clone()),
-        fail_at: Some(7 * MIB as u64 + 5),
-        read: 0,
-    };
-    let e = s
-        .put_resumable(&path(&name), &mut first, Some(data.len() as u64))
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Internal, "{e:?}");
-    assert!(
-        e.message().contains("the snapshot's disk went away"),
-        "{}",
-        e.message()
-    );
-    let partial = temporaries(&dir);
-    assert_eq!(
-        partial.len(),
-        1,
-        "the partial upload is kept for the next attempt"
-    );
-    let held = fs::metadata(dir.join(&partial[0])).unwrap().len();
-    assert_eq!(
-        held,
-        7 * MIB as u64,
-        "every full chunk read before the failure was stored"
-    );
-
-    // A new connection, as the runner's next attempt would have.
-    drop(s);
-    let (dest, secrets) = password_dest(&sshd, &format!("{}/resume", sshd.area_in_home()));
-    let mut s = dest.session(&secrets).unwrap();
-    let mut second = FlakySource {
-        inner: Cursor::new(data.clone()),
-        fail_at: None,
-        read: 0,
-    };
-    let stored = s
-        .put_resumable(&path(&name), &mut second, Some(data.len() as u64))
-        .unwrap();
-    assert_eq!(stored.size, data.len() as u64);
-    assert_eq!(
-        sha(&fs::read(dir.join(&name)).unwrap()),
-        sha(&data),
-        "resumed backup must be identical"
-    );
-    assert!(
-        second.read < data.len() as u64 - 6 * MIB as u64,
-        "the second attempt must not read everything again: read {} of {}",
-        second.read,
-        data.len()
-    );
-    assert_eq!(entries(&dir), vec![name]);
-}
-
-#[test]
-fn a_partial_upload_of_other_content_is_not_resumed() {
-    let sshd = Sshd::start();
-    let (mut s, dir) = ready(&sshd, "other");
-    let name = snapshot_name(7);
-    let stale = temporary_name(&name);
-    fs::write(
-        dir.join(&stale),
-        content(3 * MIB)
-            .iter()
-            .map(|b| b ^ 0x5a)
-            .collect::<Vec<u8>>(),
-    )
-    .unwrap();
-    let data = content(5 * MIB);
-    let mut source = Cursor::new(data.clone());
-    s.put_resumable(&path(&name), &mut source, None).unwrap();
-    assert_eq!(sha(&fs::read(dir.join(&name)).unwrap()), sha(&data));
-    assert_eq!(
-        entries(&dir),
-        vec![name],
-        "the mismatching partial upload is removed"
-    );
-}
-
-#[test]
-fn a_server_that_never_answers_times_out_quickly() {
-    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = silent.local_addr().unwrap().port();
-    let dest = SftpDestination::new("127.0.0.1", port, TEST_USER, SftpAuth::Password, "")
-        .unwrap()
-        .with_timeouts(Timeouts {
-            connect: Duration::from_secs(1),
-            io: Duration::from_secs(1),
-        });
-    let started = Instant::now();
-    let e = dest.host_key().unwrap_err();
-    let took = started.elapsed();
-    assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(
-        e.message().starts_with(&format!(
-            "Connection to storage failed: 127.0.0.1:{port} accepted the connection but did not \
-             complete the SSH handshake within 1 s."
-        )),
-        "{}",
-        e.message()
-    );
-    drop(silent);
-}
-
-#[test]
-fn a_server_that_hangs_mid_upload_times_out() {
-    let sshd = Sshd::start();
-    let (dest, secrets) = password_dest(&sshd, &sshd.area_in_home());
-    let dest = dest.with_timeouts(Timeouts {
-        connect: Duration::from_secs(5),
-        io: Duration::from_secs(2),
-    });
-    let mut s = dest.session(&secrets).unwrap();
-    let data = content(64 * MIB);
-    let started = Instant::now();
-    let e = {
-        let sshd = &sshd;
-        let mut reader = HookReader {
-            data: &data,
-            pos: 0,
-            at: 3 * MIB,
-            hook: Some(Box::new(move || sshd.freeze_connections())),
-        };
-        s.put(&path(&snapshot_name(8)), &mut reader, None)
-            .unwrap_err()
-    };
-    let took = started.elapsed();
-    sshd.thaw_connections();
-    assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
-    assert!(
-        took < Duration::from_secs(15),
-        "a stalled transfer must fail quickly: {took:?}"
-    );
-    assert!(
-        e.message()
-            .contains("stopped answering (no reply within 2 s)"),
-        "{}",
-        e.message()
-    );
-    let started = Instant::now();
-    assert_eq!(s.usage().unwrap_err().kind, ErrorKind::Unreachable);
-    drop(s);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "a broken session must not wait again"
-    );
-}
-
-#[test]
-fn unreachable_servers_say_why() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dest =
-        SftpDestination::new("127.0.0.1", closed, TEST_USER, SftpAuth::Password, "").unwrap();
-    let e = open_error(&dest, &MemoryStore::new());
-    assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
-    assert!(
-        e.message().starts_with(&format!(
-            "Connection to storage failed: 127.0.0.1:{closed} refused the connection."
-        )),
-        "{}",
-        e.message()
-    );
-    // A label longer than 63 characters fails in the resolver itself: no DNS query leaves.
-    let host = format!("{}.invalid", "a".repeat(64));
-    let dest = SftpDestination::new(&host, 22, TEST_USER, SftpAuth::Password, "").unwrap();
-    let e = open_error(&dest, &MemoryStore::new());
-    assert_eq!(e.kind, ErrorKind::Dns, "{e:?}");
-    assert!(
-        e.message().starts_with(&format!(
-            "Connection to storage failed: the host name {host} could not be resolved."
-        )),
-        "{}",
-        e.message()
-    );
 }

@@ -2,7 +2,7 @@
 //! left behind when something fails.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -79,6 +79,16 @@ impl Read for FailingReader {
         buf[..n].copy_from_slice(&self.good[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl Seek for FailingReader {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let SeekFrom::Start(at) = to else {
+            return Err(io::Error::other("only SeekFrom::Start"));
+        };
+        self.pos = (at as usize).min(self.good.len());
+        Ok(self.pos as u64)
     }
 }
 
@@ -249,6 +259,44 @@ fn a_reader_failing_mid_stream_leaves_no_temporary_and_earlier_files_untouched()
         b"an earlier backup",
         "a failed run must not touch an earlier backup"
     );
+}
+
+/// A local folder cannot continue a file: `put_resuming` is the default, which starts over and
+/// follows `put`'s rule for the temporary (see `Session::put_resuming`).
+#[test]
+fn put_resuming_starts_over_and_leaves_no_temporary_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, mut s) = session(tmp.path(), None);
+    let data = content(3 * 1024 * 1024 + 11);
+    let name = snapshot_name(2);
+
+    let mut failing = FailingReader {
+        good: data[..2 * 1024 * 1024].to_vec(),
+        pos: 700,
+    };
+    let e = s
+        .put_resuming(&path(&name), &mut failing, None)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Internal, "{e:?}");
+    assert!(temporaries(dest.folder()).is_empty());
+
+    // What a crashed earlier attempt left is not continued, and not removed by the upload.
+    let crashed = temporary_name(&name);
+    fs::write(dest.folder().join(&crashed), &data[..1024 * 1024]).unwrap();
+    let mut source = Cursor::new(data.clone());
+    source.set_position(12_345);
+    let stored = s.put_resuming(&path(&name), &mut source, None).unwrap();
+    assert_eq!(stored.size, data.len() as u64);
+    assert_eq!(fs::read(dest.folder().join(&name)).unwrap(), data);
+    assert_eq!(temporaries(dest.folder()), vec![crashed]);
+    let removed = s
+        .cleanup_temporaries(
+            &RemotePath::folder(),
+            Utc::now() + chrono::Duration::minutes(1),
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(entries(dest.folder()), vec![name]);
 }
 
 /// Whether permission bits stop us (they do not for root, which these tests often run as).

@@ -10,11 +10,13 @@ pub mod app;
 mod desktop;
 mod process;
 mod sshd;
+mod system;
 pub mod vsftpd;
 mod x11;
 
 pub use desktop::{xdotool, SecretService, SessionBus, TrayHost, WebDriverServer, Xvfb};
 pub use process::{require_program, wait_until, workspace_root, Child};
-pub use sshd::{test_user, Sshd, TestUser, KEY_PASSPHRASE, TEST_PASSWORD, TEST_USER};
-pub use vsftpd::{FtpTls, TestPki, Tmpfs, Vsftpd, VsftpdOptions};
+pub use sshd::{test_user, Sshd, KEY_PASSPHRASE, TEST_PASSWORD, TEST_USER};
+pub use system::{Account, Tmpfs};
+pub use vsftpd::{FtpTls, TestPki, Vsftpd, VsftpdOptions};
 pub use x11::X11;

@@ -13,7 +13,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::process::Child;
+use super::process::{self, free_port, Child};
+use super::system::{self, Account, Tmpfs};
 
 /// The local account tests log in as.
 pub const TEST_USER: &str = "bcsftp";
@@ -32,22 +33,14 @@ pub const KEY_PASSPHRASE: &str = "correct horse battery staple";
 
 const SSHD: &str = "/usr/sbin/sshd";
 
-/// The test user as the system knows it.
-#[derive(Debug, Clone)]
-pub struct TestUser {
-    pub uid: u32,
-    pub gid: u32,
-    pub home: PathBuf,
-}
-
 /// A running sshd; see the module docs.
 pub struct Sshd {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
-    user: TestUser,
+    user: Account,
     area: PathBuf,
-    mounts: Vec<PathBuf>,
+    mounts: Vec<Tmpfs>,
 }
 
 impl Sshd {
@@ -74,7 +67,7 @@ impl Sshd {
 
         let area = user.home.join(format!("bc-test-{}", unique()));
         fs::create_dir_all(&area).unwrap();
-        chown(&area, &user);
+        system::chown(&area, (user.uid, user.gid), false);
 
         let mut sshd = Self {
             child: None,
@@ -92,7 +85,7 @@ impl Sshd {
         self.port
     }
 
-    pub fn user(&self) -> &TestUser {
+    pub fn user(&self) -> &Account {
         &self.user
     }
 
@@ -159,11 +152,7 @@ impl Sshd {
             return Vec::new();
         };
         let mut pids = vec![child.id()];
-        let mut i = 0;
-        while i < pids.len() {
-            pids.extend(children_of(pids[i]));
-            i += 1;
-        }
+        pids.extend(process::descendants(child.id()));
         pids
     }
 
@@ -171,7 +160,7 @@ impl Sshd {
     pub fn kill(&mut self) {
         let pids = self.pids();
         // Connections first: once the listener is gone they would be orphaned.
-        signal("KILL", pids.get(1..).unwrap_or(&[]));
+        process::signal("KILL", pids.get(1..).unwrap_or(&[]));
         self.child = None;
     }
 
@@ -184,33 +173,20 @@ impl Sshd {
     /// Freezes (SIGSTOP) every open connection's processes: the server stops answering but
     /// keeps the TCP connection open, as a hung server does. The listener keeps running.
     pub fn freeze_connections(&self) {
-        signal("STOP", self.pids().get(1..).unwrap_or(&[]));
+        process::signal("STOP", self.pids().get(1..).unwrap_or(&[]));
     }
 
     /// Undoes [`Sshd::freeze_connections`].
     pub fn thaw_connections(&self) {
-        signal("CONT", self.pids().get(1..).unwrap_or(&[]));
+        process::signal("CONT", self.pids().get(1..).unwrap_or(&[]));
     }
 
-    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it, e.g. `8m`) at `relative` in
-    /// the area, owned by the test user; unmounted when the server drops.
-    pub fn mount_tmpfs(&mut self, relative: &str, size: &str) -> PathBuf {
+    /// Mounts a tmpfs of `size_mb` MiB at `relative` in the area, owned by the test user;
+    /// unmounted when the server drops.
+    pub fn mount_tmpfs(&mut self, relative: &str, size_mb: u32) -> PathBuf {
         let target = self.area.join(relative);
-        fs::create_dir_all(&target).unwrap();
-        let options = format!(
-            "size={size},uid={},gid={},mode=0755",
-            self.user.uid, self.user.gid
-        );
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
-            .arg(&target)
-            .status()
-            .expect("run mount");
-        assert!(
-            status.success(),
-            "mount -t tmpfs failed: the full-disk test needs root with CAP_SYS_ADMIN"
-        );
-        self.mounts.push(target.clone());
+        let mount = Tmpfs::mount(&target, size_mb, (self.user.uid, self.user.gid));
+        self.mounts.push(mount);
         target
     }
 
@@ -300,15 +276,8 @@ impl Sshd {
 impl Drop for Sshd {
     fn drop(&mut self) {
         self.kill();
-        for mount in self.mounts.drain(..).rev() {
-            let ok = Command::new("umount")
-                .arg(&mount)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                let _ = Command::new("umount").arg("-l").arg(&mount).status();
-            }
-        }
+        // Unmounted in reverse order before the area goes.
+        while self.mounts.pop().is_some() {}
         let _ = fs::remove_dir_all(&self.area);
     }
 }
@@ -323,27 +292,15 @@ fn greets(port: u16) -> bool {
     BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("SSH-2.0")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn require_root_tools() {
     assert!(
         Path::new(SSHD).is_file(),
         "{SSHD} is required by the SFTP tests but is not installed. Install it with \
          `apt-get install openssh-server openssh-client` (make test does this)."
     );
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    assert_eq!(
-        uid, "0",
-        "the SFTP tests run a real sshd with a local test user and tmpfs mounts: run them as root"
+    system::require_root(
+        "the SFTP tests",
+        "they run a real sshd with a local test user and tmpfs mounts",
     );
     // sshd refuses to start without its privilege separation directory.
     fs::create_dir_all("/run/sshd").expect("create /run/sshd");
@@ -352,70 +309,26 @@ fn require_root_tools() {
 /// The test user, created (or its password reset) once per process. Other processes (another
 /// test binary, the benchmark) may do the same at the same time: the account tools lock
 /// /etc/passwd, so failures are retried.
-pub fn test_user() -> &'static TestUser {
-    static USER: OnceLock<TestUser> = OnceLock::new();
+pub fn test_user() -> &'static Account {
+    static USER: OnceLock<Account> = OnceLock::new();
     USER.get_or_init(|| {
-        retry("useradd", || {
-            if getent(TEST_USER).is_some() {
-                return true;
+        if system::account(TEST_USER).is_none() {
+            let created = system::account_tool(
+                "useradd",
+                &["--create-home", "--shell", "/bin/sh", TEST_USER],
+                None,
+            );
+            // Another process may have created it meanwhile.
+            if let Err(e) = created {
+                assert!(system::account(TEST_USER).is_some(), "{e}");
             }
-            Command::new("useradd")
-                .args(["--create-home", "--shell", "/bin/sh", TEST_USER])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        retry("chpasswd", || {
-            let mut child = Command::new("chpasswd")
-                .stdin(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("run chpasswd");
-            use std::io::Write;
-            let _ = writeln!(child.stdin.take().unwrap(), "{TEST_USER}:{TEST_PASSWORD}");
-            child.wait().is_ok_and(|s| s.success())
-        });
-        let entry = getent(TEST_USER).expect("the test user exists");
-        let fields: Vec<&str> = entry.split(':').collect();
-        let home = PathBuf::from(fields[5]);
-        let user = TestUser {
-            uid: fields[2].parse().unwrap(),
-            gid: fields[3].parse().unwrap(),
-            home,
-        };
+        }
+        system::set_password(TEST_USER, TEST_PASSWORD);
+        let user = system::account(TEST_USER).expect("the test user exists");
         fs::create_dir_all(&user.home).unwrap();
-        chown(&user.home, &user);
+        system::chown(&user.home, (user.uid, user.gid), false);
         user
     })
-}
-
-fn getent(name: &str) -> Option<String> {
-    let out = Command::new("getent")
-        .args(["passwd", name])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn retry(what: &str, mut attempt: impl FnMut() -> bool) {
-    for _ in 0..50 {
-        if attempt() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} kept failing for the SFTP test user {TEST_USER}");
-}
-
-fn chown(path: &Path, user: &TestUser) {
-    let status = Command::new("chown")
-        .arg(format!("{}:{}", user.uid, user.gid))
-        .arg(path)
-        .status()
-        .expect("run chown");
-    assert!(status.success(), "chown {}", path.display());
 }
 
 fn keygen(path: &Path, passphrase: &str) {
@@ -435,37 +348,6 @@ fn keygen(path: &Path, passphrase: &str) {
         .status()
         .expect("ssh-keygen is required (apt-get install openssh-client)");
     assert!(status.success(), "ssh-keygen {}", path.display());
-}
-
-/// Direct children of `pid`, from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    // "pid (comm) state ppid …": comm may hold spaces and parentheses.
-                    let rest = &stat[stat.rfind(')')? + 2..];
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
-}
-
-fn signal(name: &str, pids: &[u32]) {
-    if pids.is_empty() {
-        return;
-    }
-    let _ = Command::new("kill")
-        .arg(format!("-{name}"))
-        .args(pids.iter().map(u32::to_string))
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Unique within this machine for the run: the process id and a counter.

@@ -16,7 +16,6 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rcgen::{
@@ -25,7 +24,8 @@ use rcgen::{
 };
 use sha2::{Digest, Sha256};
 
-use super::process::Child;
+use super::process::{self, free_port, Child};
+use super::system::{self, Account};
 
 const VSFTPD: &str = "/usr/sbin/vsftpd";
 
@@ -115,14 +115,9 @@ impl Default for TestPki {
 
 /// A local system user for FTP logins, deleted on drop.
 struct LoginUser {
-    name: String,
+    account: Account,
     password: String,
-    uid: u32,
-    gid: u32,
 }
-
-/// useradd/userdel lock /etc/passwd; within this process, take turns.
-static PASSWD: Mutex<()> = Mutex::new(());
 
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -132,79 +127,31 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs an account command, retrying while another process holds the passwd lock.
-fn account_command(program: &str, args: &[&str], stdin: Option<&str>) {
-    let _turn = PASSWD.lock().unwrap_or_else(|p| p.into_inner());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not run {program}: {e}"));
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            std::io::Write::write_all(&mut pipe, text.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("wait");
-        if out.status.success() {
-            return;
-        }
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        if Instant::now() > deadline || !err.contains("lock") {
-            panic!(
-                "{program} {args:?} failed: {err} (the FTP tests run as root: they create a \
-                 login user for vsftpd)"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 impl LoginUser {
     fn create(home: &Path) -> Self {
         let name = format!("bcftp{}", random_hex(5));
         let password = random_hex(12);
         let home_s = home.to_str().expect("UTF-8 temp path");
-        account_command(
+        system::account_tool(
             "useradd",
             &["-M", "-d", home_s, "-s", "/bin/bash", "-U", &name],
             None,
-        );
-        account_command("chpasswd", &[], Some(&format!("{name}:{password}\n")));
-        let id = |flag: &str| -> u32 {
-            let out = Command::new("id").args([flag, &name]).output().expect("id");
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .expect("numeric id")
-        };
-        let (uid, gid) = (id("-u"), id("-g"));
-        Self {
-            name,
-            password,
-            uid,
-            gid,
-        }
+        )
+        .unwrap_or_else(|e| panic!("{e} (the FTP tests create a login user for vsftpd)"));
+        system::set_password(&name, &password);
+        let account = system::account(&name).expect("the new login user");
+        Self { account, password }
+    }
+
+    fn owner(&self) -> (u32, u32) {
+        (self.account.uid, self.account.gid)
     }
 }
 
 impl Drop for LoginUser {
     fn drop(&mut self) {
         // The server's sessions may take a moment to die after the kill.
-        let _turn = PASSWD.lock().unwrap_or_else(|p| p.into_inner());
-        for _ in 0..50 {
-            let deleted = Command::new("userdel")
-                .arg(&self.name)
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if deleted {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        system::remove_account(&self.account.name);
     }
 }
 
@@ -242,14 +189,6 @@ pub struct Vsftpd {
     _etc: tempfile::TempDir,
 }
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// `len` consecutive free ports below the ephemeral range (so our own outgoing connections
 /// never hold them), starting somewhere random.
 fn free_range(len: u16) -> (u16, u16) {
@@ -282,8 +221,12 @@ impl Vsftpd {
             .prefix("vsftpd-home-")
             .tempdir()
             .expect("temp dir");
+        system::require_root(
+            "the FTP tests",
+            "vsftpd checks logins through PAM: each server creates a system user",
+        );
         let user = LoginUser::create(home.path());
-        std::os::unix::fs::chown(home.path(), Some(user.uid), Some(user.gid)).expect("chown home");
+        system::chown(home.path(), user.owner(), false);
         fs::set_permissions(home.path(), fs::Permissions::from_mode(0o755)).expect("chmod home");
         let empty = etc.path().join("empty");
         fs::create_dir(&empty).expect("secure_chroot_dir");
@@ -410,7 +353,7 @@ impl Vsftpd {
     }
 
     pub fn user(&self) -> &str {
-        &self.user.name
+        &self.user.account.name
     }
 
     pub fn password(&self) -> &str {
@@ -429,17 +372,12 @@ impl Vsftpd {
 
     /// Hands `path` (and everything below) to the login user, as if it had written it.
     pub fn give(&self, path: &Path) {
-        let status = Command::new("chown")
-            .arg("-R")
-            .arg(format!("{}:{}", self.user.uid, self.user.gid))
-            .arg(path)
-            .status()
-            .expect("chown");
-        assert!(status.success(), "chown {}", path.display());
+        system::chown(path, self.user.owner(), true);
     }
 
+    /// The login user's uid and gid (e.g. the owner of a [`Tmpfs`](super::Tmpfs)).
     pub fn uid_gid(&self) -> (u32, u32) {
-        (self.user.uid, self.user.gid)
+        self.user.owner()
     }
 
     /// vsftpd's log (one line per transfer: `OK UPLOAD: …, N bytes`).
@@ -456,27 +394,17 @@ impl Vsftpd {
             return;
         };
         let root = child.id();
-        let send = |pids: &[u32], signal: &str| {
-            if pids.is_empty() {
-                return;
-            }
-            let _ = Command::new("kill")
-                .arg(signal)
-                .args(pids.iter().map(u32::to_string))
-                .stderr(Stdio::null())
-                .status();
-        };
-        if signal != "-CONT" {
-            send(&[root], "-STOP");
+        if signal != "CONT" {
+            process::signal("STOP", &[root]);
         }
-        let mut tree = descendants(root);
+        let mut tree = process::descendants(root);
         tree.push(root);
-        send(&tree, signal);
+        process::signal(signal, &tree);
     }
 
     /// Kills the server and every session it forked (connections drop at once).
     pub fn kill(&mut self) {
-        self.signal("-KILL");
+        self.signal("KILL");
         self.child = None;
     }
 
@@ -490,92 +418,17 @@ impl Vsftpd {
 
     /// Freezes the server and its sessions: connections stay open but nothing answers.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        self.signal("STOP");
     }
 
     pub fn resume(&self) {
-        self.signal("-CONT");
+        self.signal("CONT");
     }
 }
 
 impl Drop for Vsftpd {
     fn drop(&mut self) {
-        self.signal("-CONT");
+        self.signal("CONT");
         self.kill();
-    }
-}
-
-/// Every process below `root` (children, their children...), from /proc.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut parent_of = Vec::new();
-    if let Ok(dir) = fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            if let Some(ppid) = ppid {
-                parent_of.push((pid, ppid));
-            }
-        }
-    }
-    let mut found = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(p) = frontier.pop() {
-        for &(pid, ppid) in &parent_of {
-            if ppid == p && !found.contains(&pid) {
-                found.push(pid);
-                frontier.push(pid);
-            }
-        }
-    }
-    found
-}
-
-/// A small tmpfs mounted at a folder (a full disk on demand); unmounted on drop.
-pub struct Tmpfs {
-    path: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts `size_mb` MiB at `path` (created if missing), owned by `uid:gid`.
-    pub fn mount(path: &Path, size_mb: u32, owner: (u32, u32)) -> Self {
-        fs::create_dir_all(path).expect("mount point");
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!(
-                "size={size_mb}m,uid={},gid={},mode=0755",
-                owner.0, owner.1
-            ))
-            .arg("tmpfs")
-            .arg(path)
-            .status()
-            .expect("mount");
-        assert!(
-            status.success(),
-            "mounting a tmpfs at {} failed: the full-disk FTP test needs root with mount \
-             permission",
-            path.display()
-        );
-        Self {
-            path: path.to_path_buf(),
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }

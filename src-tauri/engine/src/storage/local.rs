@@ -17,8 +17,8 @@ use std::path::{Component, Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{
-    io_error, names, not_enough_storage, read_chunk, write_error, BackupFile, Destination,
-    RemotePath, Session, Usage, DEFAULT_QUOTA,
+    backup_name, io_error, names, not_enough_storage, not_found, read_chunk, size_mismatch,
+    write_error, BackupFile, Destination, RemotePath, Session, Usage, DEFAULT_QUOTA,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
@@ -209,10 +209,7 @@ impl Session for LocalSession {
         data: &mut dyn Read,
         size_hint: Option<u64>,
     ) -> Result<BackupFile> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::invalid_input("A backup needs a file name."))?
-            .to_string();
+        let name = backup_name(path)?;
         let final_path = self.resolve(path);
         let dir = final_path.parent().unwrap_or(&self.folder).to_path_buf();
         let dir_shown = dir.display().to_string();
@@ -249,14 +246,10 @@ impl Session for LocalSession {
         if meta.len() != written {
             // Keep the evidence out of the listing's way but do not call it a backup.
             let _ = fs::remove_file(&final_path);
-            return Err(Error::new(
-                ErrorKind::SnapshotCorrupt,
-                format!(
-                    "The stored backup {} has {} bytes, but {written} were written. It was \
-                     removed; run the backup again.",
-                    final_path.display(),
-                    meta.len()
-                ),
+            return Err(size_mismatch(
+                &final_path.display().to_string(),
+                Some(meta.len()),
+                written,
             ));
         }
         Ok(BackupFile {
@@ -274,9 +267,7 @@ impl Session for LocalSession {
         let full = self.resolve(path);
         let shown = full.display().to_string();
         fs::remove_file(&full).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => {
-                Error::new(ErrorKind::NotFound, format!("{shown} does not exist."))
-            }
+            io::ErrorKind::NotFound => not_found(&shown),
             _ => io_error(e, "delete", &shown),
         })
     }
@@ -285,10 +276,7 @@ impl Session for LocalSession {
         let (from, to) = (self.resolve(from), self.resolve(to));
         let shown = from.display().to_string();
         if fs::symlink_metadata(&from).is_err() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("{shown} does not exist."),
-            ));
+            return Err(not_found(&shown));
         }
         rename_no_clobber(&from, &to).map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists => exists_error(&to),
@@ -346,13 +334,7 @@ impl Drop for Temporary {
 }
 
 fn exists_error(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::StorageConflict,
-        format!(
-            "{} already exists. Backup Center never overwrites a backup.",
-            path.display()
-        ),
-    )
+    super::exists_error(&path.display().to_string())
 }
 
 fn rename_no_clobber(from: &Path, to: &Path) -> io::Result<()> {

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{
-    io_error, names, not_enough_storage, read_chunk, write_error, BackupFile, Destination,
-    RemotePath, Session, Usage,
+    backup_name, io_error, names, not_enough_storage, not_found, read_chunk, write_error,
+    BackupFile, Destination, RemotePath, Session, Usage,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
@@ -225,10 +225,7 @@ impl Session for MemorySession {
         data: &mut dyn Read,
         size_hint: Option<u64>,
     ) -> Result<BackupFile> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::invalid_input("A backup needs a file name."))?
-            .to_string();
+        let name = backup_name(path)?;
         let temp = path.with_file_name(&names::temporary_name(&name))?;
         let (usage, fault) = {
             let mut store = self.dest.lock();
@@ -284,10 +281,7 @@ impl Session for MemorySession {
         check_writable(&store, "delete", path)?;
         match store.files.remove(path.as_str()) {
             Some(_) => Ok(()),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("{} does not exist.", shown(path)),
-            )),
+            None => Err(not_found(&shown(path))),
         }
     }
 
@@ -299,10 +293,7 @@ impl Session for MemorySession {
             return Err(io_error(e, "rename", &shown(to)));
         }
         let Some(entry) = store.files.remove(from.as_str()) else {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("{} does not exist.", shown(from)),
-            ));
+            return Err(not_found(&shown(from)));
         };
         store.files.insert(to.as_str().to_string(), entry);
         Ok(())

@@ -18,7 +18,9 @@
 //! - [`Session::put`] streams to a temporary name ([`names::temporary_name`]), renames it to the
 //!   final name only if no file has that name (never overwrite a backup: OpenSSH's SFTP cannot
 //!   rename onto an existing file anyway), then confirms the size. On any failure the
-//!   temporary file is removed; [`Session::cleanup_temporaries`] removes those a crash left.
+//!   temporary file is removed while the connection allows; [`Session::cleanup_temporaries`]
+//!   removes those a crash or a lost connection left. [`Session::put_resuming`] keeps it when
+//!   the backup itself could not be read, so that a retry continues it (see its docs).
 //! - [`Session::list`] and [`Session::usage`] see only this app's files ([`names`]); foreign
 //!   files in the folder are never listed, counted or removed.
 //! - Not enough space (quota or disk) is [`ErrorKind::StorageFull`], checked up front from the
@@ -29,13 +31,16 @@ pub mod ftp;
 pub mod local;
 pub mod memory;
 pub mod names;
+mod net;
 mod path;
+mod resume;
 pub mod sftp;
 
 pub use path::{RemoteFolder, RemotePath};
+pub use resume::ReadSeek;
 
 use std::fmt;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, SeekFrom};
 
 use chrono::{DateTime, Utc};
 
@@ -87,15 +92,34 @@ pub trait Session: Send {
         size_hint: Option<u64>,
     ) -> Result<BackupFile>;
 
-    /// [`Session::put`] for a retry after an upload broke off: where the protocol can append
-    /// (FTP's `APPE`), a temporary of `path` left by the earlier attempt is continued from its
-    /// size, `data` being sought there, instead of sent again; and when the connection is lost
-    /// again the temporary is kept for the next attempt (other failures still remove it).
-    /// `data` must hold the same backup as in the earlier attempt. The default (protocols that
-    /// cannot append) starts over from the beginning of `data`.
+    /// [`Session::put`] for a retry after an upload broke off. `data` is the whole backup, at
+    /// any position, and must be the same backup as in the earlier attempt (a snapshot name
+    /// carries the site, the kind and the minute, and one app instance uploads it).
+    ///
+    /// Destinations that can write from an offset (FTP with `APPE`, SFTP) look for a temporary
+    /// of `path` left by the earlier attempt, compare the last 256 KiB it holds with the same
+    /// bytes of `data`, and if they match send only the rest; temporaries that differ are
+    /// removed (the mechanism is shared: `storage/resume.rs`). Otherwise, and for destinations
+    /// that cannot continue a file (local folders, memory: the default implementation), the
+    /// upload starts over from the beginning of `data`.
+    ///
+    /// # The temporary after a failure
+    /// Every implementation keeps this contract:
+    /// - **`data` fails** (the snapshot file cannot be read): a destination that resumes keeps
+    ///   the temporary, so that the next `put_resuming` continues it; the default removes it,
+    ///   as `put` does.
+    /// - **The connection is lost**: nothing can be removed; the temporary stays for the next
+    ///   `put_resuming` (or `cleanup_temporaries`).
+    /// - **Anything else** (no room, permission, a name conflict, a size mismatch): removed.
+    ///
+    /// Kept temporaries are removed only by [`Session::cleanup_temporaries`]. A runner that
+    /// retries must therefore call `put_resuming` for a snapshot *before* it calls
+    /// `cleanup_temporaries` on that folder, and pass the start of its own run as `before`:
+    /// what this run left for a retry survives, what earlier runs left and nobody continued
+    /// goes.
     ///
     /// # Errors
-    /// As [`Session::put`].
+    /// As [`Session::put`]; `Internal` also when `data` cannot be sought.
     fn put_resuming(
         &mut self,
         path: &RemotePath,
@@ -106,7 +130,7 @@ pub trait Session: Send {
             Error::internal(format!("Could not read the backup to store again: {e}."))
                 .with_source(e)
         })?;
-        self.put(path, &mut ReadOnly(data), size_hint)
+        self.put(path, &mut resume::ReadOnly(data), size_hint)
     }
 
     /// This app's snapshot files directly in `dir` (see [`names::is_snapshot_name`]), sorted by
@@ -147,21 +171,6 @@ pub trait Session: Send {
     /// Stops at the first failing step and says which one it was.
     fn check(&mut self) -> CheckReport {
         run_check(self)
-    }
-}
-
-/// A backup that can be read again from any offset (the snapshot file on disk), for
-/// [`Session::put_resuming`].
-pub trait ReadSeek: Read + Seek {}
-
-impl<T: Read + Seek> ReadSeek for T {}
-
-/// A [`ReadSeek`] seen as a plain reader (trait upcasting needs a newer Rust than ours).
-pub(crate) struct ReadOnly<'a>(pub &'a mut dyn ReadSeek);
-
-impl Read for ReadOnly<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
     }
 }
 
@@ -351,6 +360,51 @@ pub(crate) fn not_enough_storage(needed: Option<u64>, free: Option<u64>) -> Erro
              choose another destination."
         ),
     )
+}
+
+/// A listing of a folder, with a folder that does not exist (yet) read as empty: it holds
+/// nothing of ours. Other failures stay failures.
+pub(crate) fn missing_is_empty<T: Default>(listed: Result<T>) -> Result<T> {
+    match listed {
+        Err(e) if e.kind == ErrorKind::StoragePath => Ok(T::default()),
+        other => other,
+    }
+}
+
+/// The file name a backup is stored under (the last part of `path`).
+pub(crate) fn backup_name(path: &RemotePath) -> Result<String> {
+    path.file_name()
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid_input("A backup needs a file name."))
+}
+
+/// `shown` (a file as the user knows it) is taken: nothing is ever overwritten.
+pub(crate) fn exists_error(shown: &str) -> Error {
+    Error::new(
+        ErrorKind::StorageConflict,
+        format!("{shown} already exists. Backup Center never overwrites a backup."),
+    )
+}
+
+/// `shown` (a file as the user knows it) is not there.
+pub(crate) fn not_found(shown: &str) -> Error {
+    Error::new(ErrorKind::NotFound, format!("{shown} does not exist."))
+}
+
+/// The stored backup `shown` has `stored` bytes (`None`: it is gone) where `sent` were sent;
+/// the caller has removed what is left of it.
+pub(crate) fn size_mismatch(shown: &str, stored: Option<u64>, sent: u64) -> Error {
+    let message = match stored {
+        Some(stored) => format!(
+            "The stored backup {shown} has {stored} bytes, but {sent} were sent. It was removed; \
+             run the backup again."
+        ),
+        None => format!(
+            "The stored backup {shown} vanished right after {sent} bytes were stored. Run the \
+             backup again."
+        ),
+    };
+    Error::new(ErrorKind::SnapshotCorrupt, message)
 }
 
 /// Decimal units, one decimal place, as disks and quotas are shown to users.

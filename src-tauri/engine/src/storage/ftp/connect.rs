@@ -1,7 +1,7 @@
 //! Reaching the server: name resolution, the control connection with its timeouts, TLS
 //! (explicit or implicit), login, binary mode and what the server offers.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::Arc;
 
 use rustls::ClientConfig;
@@ -13,6 +13,7 @@ use super::tls::{self, SeenSlot};
 use super::{set_timeouts, CertificateProbe, FtpDestination, FtpSecurity};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::Sensitive;
+use crate::storage::net;
 
 /// The control connection. Plain FTP uses the same type and simply never starts TLS.
 pub(super) type Control = RustlsFtpStream;
@@ -51,55 +52,12 @@ fn server_of(dest: &FtpDestination, tls: &TlsSetup) -> Server {
     }
 }
 
-fn resolve(dest: &FtpDestination) -> Result<Vec<SocketAddr>> {
-    let failed = |detail: String| {
-        Error::new(
-            ErrorKind::Dns,
-            format!(
-                "Connection to storage failed: the host name \"{}\" could not be found. Check \
-                 its spelling, or use the server's IP address.",
-                dest.host
-            ),
-        )
-        .with_context("detail", detail)
-    };
-    let addrs: Vec<SocketAddr> = (dest.host.as_str(), dest.port)
-        .to_socket_addrs()
-        .map_err(|e| failed(e.to_string()))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(failed("no address".into()));
-    }
-    Ok(addrs)
-}
-
-/// The first address that accepts within the connect timeout.
+/// The first address that accepts within the connect timeout, with our socket timeouts.
 fn tcp(dest: &FtpDestination, server: &Server) -> Result<TcpStream> {
-    let mut last = None;
-    for addr in resolve(dest)? {
-        match TcpStream::connect_timeout(&addr, dest.timeouts.connect) {
-            Ok(stream) => {
-                set_timeouts(&stream, dest.timeouts.io)
-                    .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
-                return Ok(stream);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected));
-    let mut mapped = reply::io_failure(&e, Op::Connect, server);
-    if mapped.kind == ErrorKind::Timeout {
-        mapped = Error::new(
-            ErrorKind::Timeout,
-            format!(
-                "Connection to storage failed: {} did not accept a connection within {:.0} s. \
-                 Check the host name, the port and any firewall in between.",
-                server.host_port,
-                dest.timeouts.connect.as_secs_f64()
-            ),
-        );
-    }
-    Err(mapped.with_source(e))
+    let stream = net::connect(&dest.host, dest.port, dest.timeouts.connect, "FTP")?;
+    set_timeouts(&stream, dest.timeouts.io)
+        .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
+    Ok(stream)
 }
 
 /// Connects and, for FTPS, completes the TLS handshake; not logged in yet.

@@ -16,7 +16,8 @@
 //!   fails the run with a `Timeout` instead of hanging it (implicit FTPS: see the limits).
 //! - **Listings**: `MLSD` when `FEAT` offers it, otherwise `LIST -a`, parsed by our own
 //!   `list` module (Unix and DOS/IIS styles).
-//! - **Resuming**: see [`Session::put_resuming`]; an interrupted upload continues with `APPE`.
+//! - **Resuming**: see [`Session::put_resuming`]; an interrupted upload continues with `APPE`
+//!   once the tail of its temporary (read with `REST` + `RETR`) matches the backup.
 //!
 //! FTPS certificates are verified as described in [`tls`]; plain FTP says it is unencrypted
 //! wherever the destination is described ([`FtpDestination::describe`]).
@@ -218,11 +219,7 @@ impl FtpDestination {
 
     /// `host:port`, with brackets around an IPv6 address.
     fn host_port(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        super::net::host_port(&self.host, self.port)
     }
 
     /// The URL form used in messages: `ftps://backup@nas:21/~/Jira` (`~` is the login folder).

@@ -13,11 +13,14 @@ use suppaftp::FtpError;
 use super::connect::{self, Control, Features};
 use super::list::{self, Entry, EntryKind};
 use super::reply::{self, Op, Server};
-use super::upload::Source;
 use super::FtpDestination;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::Sensitive;
-use crate::storage::{names, BackupFile, ReadSeek, RemotePath, Session, Usage};
+use crate::storage::resume::Source;
+use crate::storage::{
+    exists_error, missing_is_empty, names, not_found, BackupFile, ReadSeek, RemotePath, Session,
+    Usage,
+};
 
 /// A logged-in FTP or FTPS connection in binary mode.
 pub struct FtpSession {
@@ -225,30 +228,10 @@ impl FtpSession {
         error.with_context("target", shown).with_source(e)
     }
 
-    pub(super) fn exists_error(&self, abs: &str) -> Error {
-        Error::new(
-            ErrorKind::StorageConflict,
-            format!(
-                "{} already exists. Backup Center never overwrites a backup.",
-                self.shown(abs)
-            ),
-        )
-    }
-
-    pub(super) fn not_found(&self, abs: &str) -> Error {
-        Error::new(
-            ErrorKind::NotFound,
-            format!("{} does not exist.", self.shown(abs)),
-        )
-    }
-
     /// Bytes in our snapshots in the destination folder (0 while it does not exist).
     pub(super) fn used(&mut self) -> Result<u64> {
-        match Session::list(self, &RemotePath::folder()) {
-            Ok(files) => Ok(files.iter().map(|f| f.size).sum()),
-            Err(e) if e.kind == ErrorKind::StoragePath => Ok(0),
-            Err(e) => Err(e),
-        }
+        let files = missing_is_empty(Session::list(self, &RemotePath::folder()))?;
+        Ok(files.iter().map(|f| f.size).sum())
     }
 }
 
@@ -351,7 +334,7 @@ impl Session for FtpSession {
             Ok(()) => Ok(()),
             Err(e) if reply::code(&e).is_some_and(|c| c == 550 || c == 450) => {
                 match self.size_of(&abs)? {
-                    None => Err(self.not_found(&abs)),
+                    None => Err(not_found(&self.shown(&abs))),
                     Some(_) => Err(self.map(e, Op::Delete, &abs)),
                 }
             }
@@ -363,10 +346,10 @@ impl Session for FtpSession {
         self.alive()?;
         let (from, to) = (self.abs(from), self.abs(to));
         if self.size_of(&from)?.is_none() {
-            return Err(self.not_found(&from));
+            return Err(not_found(&self.shown(&from)));
         }
         if self.size_of(&to)?.is_some() {
-            return Err(self.exists_error(&to));
+            return Err(exists_error(&self.shown(&to)));
         }
         self.ftp
             .rename(&from, &to)
@@ -383,11 +366,7 @@ impl Session for FtpSession {
 
     fn cleanup_temporaries(&mut self, dir: &RemotePath, before: DateTime<Utc>) -> Result<usize> {
         let abs = self.abs(dir);
-        let entries = match self.entries(&abs) {
-            Ok(entries) => entries,
-            Err(e) if e.kind == ErrorKind::StoragePath => return Ok(0),
-            Err(e) => return Err(e),
-        };
+        let entries = missing_is_empty(self.entries(&abs))?;
         let mut removed = 0;
         for entry in entries {
             if entry.kind != EntryKind::File || !names::is_temporary_name(&entry.name) {

@@ -1,7 +1,8 @@
 //! Uploads: stream to a temporary, rename it if the name is free, confirm the size; continue
-//! an earlier attempt's temporary with `APPE` (see [`Session::put_resuming`]).
+//! an earlier attempt's temporary with `APPE` (the mechanism all destinations share,
+//! `storage/resume.rs`: this module reads a temporary's tail with `REST` + `RETR`).
 
-use std::io::{Read, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -12,52 +13,23 @@ use suppaftp::{DataStream, FtpError, TlsStream};
 use super::list::EntryKind;
 use super::reply::Op;
 use super::session::{join, split, FtpSession};
-use crate::error::{Error, ErrorKind, Result};
-#[cfg(doc)]
-use crate::storage::Session;
+use crate::error::{Error, Result};
+use crate::storage::resume::{self, Failure, Source, Temporaries};
 use crate::storage::{
-    names, not_enough_storage, read_chunk, BackupFile, ReadSeek, RemotePath, Usage,
+    backup_name, exists_error, names, not_enough_storage, read_chunk, size_mismatch, BackupFile,
+    RemotePath, Usage,
 };
 
 /// Write size: suppaftp hands each write straight to the socket (or to rustls, which cuts it
 /// into 16 KiB records), so big writes keep the per-call cost out of the throughput.
 const CHUNK: usize = 1 << 20;
 
-/// The backup to upload: a plain reader (`put`), or one that can be sought, whose earlier
-/// attempt may be continued (`put_resuming`).
-pub(super) enum Source<'a> {
-    Plain(&'a mut dyn Read),
-    Resumable(&'a mut dyn ReadSeek),
-}
-
-impl Read for Source<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Source::Plain(r) => r.read(buf),
-            Source::Resumable(r) => r.read(buf),
-        }
-    }
-}
-
 impl FtpSession {
-    /// The temporary of an earlier attempt at `name` in `dir` to continue, and its size.
-    fn resumable(
-        &mut self,
-        dir: &str,
-        name: &str,
-        hint: Option<u64>,
-    ) -> Result<Option<(String, u64)>> {
-        let best = self
-            .entries(dir)?
-            .into_iter()
-            .filter(|e| e.kind == EntryKind::File && names::temporary_target(&e.name) == Some(name))
-            .filter_map(|e| Some((e.size?, e.name)))
-            .filter(|(size, _)| hint.is_none_or(|h| *size <= h))
-            .max();
-        Ok(best.map(|(size, temp)| (temp, size)))
-    }
-
-    /// Stores `data` at `path` through a temporary (see [`Session::put`]).
+    /// Stores `data` at `path` through a temporary (see [`Session::put`] and
+    /// [`Session::put_resuming`]).
+    ///
+    /// [`Session::put`]: crate::storage::Session::put
+    /// [`Session::put_resuming`]: crate::storage::Session::put_resuming
     pub(super) fn upload(
         &mut self,
         path: &RemotePath,
@@ -65,17 +37,14 @@ impl FtpSession {
         hint: Option<u64>,
     ) -> Result<BackupFile> {
         self.alive()?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::invalid_input("A backup needs a file name."))?
-            .to_string();
+        let name = backup_name(path)?;
         let dir = self.abs(&path.parent());
         let target = self.abs(path);
         if let Err(e) = self.cwd(&dir) {
             return Err(self.folder_error(e, &dir, "write to"));
         }
         if self.size_of(&target)?.is_some() {
-            return Err(self.exists_error(&target));
+            return Err(exists_error(&self.shown(&target)));
         }
         let quota_left = match self.quota {
             Some(quota) => {
@@ -94,38 +63,29 @@ impl FtpSession {
         let earlier = match &mut data {
             Source::Plain(_) => None,
             Source::Resumable(source) => {
-                let found = self.resumable(&dir, &name, hint)?;
-                match found {
-                    Some((temp, size)) if source.seek(SeekFrom::Start(size)).ok() == Some(size) => {
-                        Some((temp, size))
-                    }
-                    _ => {
-                        source
-                            .seek(SeekFrom::Start(0))
-                            .map_err(|e| read_error(e, &dir))?;
-                        None
-                    }
-                }
+                let listed = self
+                    .entries(&dir)?
+                    .into_iter()
+                    .filter(|e| e.kind == EntryKind::File)
+                    .filter_map(|e| Some((e.name, e.size?)));
+                let candidates = resume::candidates(listed, &name, hint);
+                let shown = self.shown(&dir);
+                resume::find_resumable(self, &path.parent(), candidates, &mut **source, &shown)?
             }
         };
-        let resume = matches!(data, Source::Resumable(_));
         let (temp, offset) = earlier.unwrap_or_else(|| (names::temporary_name(&name), 0));
         let temp = join(&dir, &temp);
         let limit = quota_left.map(|q| q.saturating_sub(offset));
-        let sent = self.send(&temp, offset, &mut data, limit, hint);
-        let sent = match sent {
+        let sent = match self.send(&temp, offset, &mut data, limit, hint) {
             Ok(n) => n,
-            Err(e) => {
-                // A resumable upload keeps what arrived when the transfer itself broke off.
-                let keep = resume
-                    && matches!(
-                        e.kind,
-                        ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::Internal
-                    );
+            Err(failure) => {
+                let keep = data.keeps_temporary(&failure);
                 if !keep {
                     self.discard(&temp);
                 }
-                return Err(e);
+                return Err(match failure {
+                    Failure::Source(e) | Failure::Destination(e) => e,
+                });
             }
         };
         let total = offset + sent;
@@ -149,7 +109,7 @@ impl FtpSession {
         data: &mut dyn Read,
         limit: Option<u64>,
         hint: Option<u64>,
-    ) -> Result<u64> {
+    ) -> std::result::Result<u64, Failure<Error>> {
         let opened = if offset > 0 {
             self.ftp.append_with_stream(temp)
         } else {
@@ -157,7 +117,7 @@ impl FtpSession {
         };
         // Messages name the folder: the temporary's name means nothing to the user.
         let (dir, _) = split(temp);
-        let mut stream = opened.map_err(|e| self.map(e, Op::Upload, &dir))?;
+        let mut stream = opened.map_err(|e| Failure::Destination(self.map(e, Op::Upload, &dir)))?;
         let shown = self.shown(&dir);
         let mut buf = vec![0u8; CHUNK];
         let mut written = 0u64;
@@ -168,13 +128,16 @@ impl FtpSession {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => {
-                    failure = Some(e);
+                    failure = Some(Failure::Source(e));
                     break;
                 }
             };
             if limit.is_some_and(|l| written + n as u64 > l) {
                 let needed = hint.unwrap_or(0).max(offset + written + n as u64);
-                failure = Some(not_enough_storage(Some(needed), limit));
+                failure = Some(Failure::Destination(not_enough_storage(
+                    Some(needed),
+                    limit,
+                )));
                 break;
             }
             if let Err(io) = write_within(&mut stream, &buf[..n], self.server.io_timeout) {
@@ -192,10 +155,10 @@ impl FtpSession {
         let io = match closed {
             Ok(socket) => {
                 let finalized = self.ftp.finalize_put_stream(socket);
-                if let Some(e) = failure {
-                    return Err(e);
+                if let Some(failure) = failure {
+                    return Err(failure);
                 }
-                finalized.map_err(|e| self.map(e, Op::Upload, &dir))?;
+                finalized.map_err(|e| Failure::Destination(self.map(e, Op::Upload, &dir)))?;
                 return Ok(written);
             }
             Err(io) => io,
@@ -210,16 +173,16 @@ impl FtpSession {
             true => None,
             false => self.ftp.finalize_put_stream(std::io::sink()).err(),
         };
-        Err(match reply {
+        Err(Failure::Destination(match reply {
             Some(e @ FtpError::UnexpectedResponse(_)) => self.map(e, Op::Upload, &dir),
             _ => self.map(FtpError::ConnectionError(io), Op::Upload, &dir),
-        })
+        }))
     }
 
     /// Renames `temp` to `target` if that name is free and confirms the size; the time stored.
     fn finish(&mut self, temp: &str, target: &str, total: u64) -> Result<Option<DateTime<Utc>>> {
         if self.size_of(target)?.is_some() {
-            return Err(self.exists_error(target));
+            return Err(exists_error(&self.shown(target)));
         }
         self.ftp
             .rename(temp, target)
@@ -227,17 +190,22 @@ impl FtpSession {
         let stored = self.size_of(target)?;
         if stored != Some(total) {
             let _ = self.ftp.rm(target);
-            return Err(Error::new(
-                ErrorKind::SnapshotCorrupt,
-                format!(
-                    "The stored backup {} has {} bytes, but {total} were sent. It was removed; \
-                     run the backup again.",
-                    self.shown(target),
-                    stored.map_or("no".to_string(), |s| s.to_string())
-                ),
-            ));
+            return Err(size_mismatch(&self.shown(target), stored, total));
         }
         Ok(self.modified(target))
+    }
+
+    /// The bytes of the file at `path` from `offset` to its end (`REST`, `RETR`).
+    fn read_from(&mut self, path: &str, offset: usize) -> std::result::Result<Vec<u8>, FtpError> {
+        self.ftp.resume_transfer(offset)?;
+        let mut stream = self.ftp.retr_as_stream(path)?;
+        let mut held = Vec::new();
+        // To the end: closing a data connection with unread data makes the kernel reset it.
+        let read = stream.read_to_end(&mut held);
+        let finalized = self.ftp.finalize_retr_stream(stream);
+        read.map_err(FtpError::ConnectionError)?;
+        finalized?;
+        Ok(held)
     }
 
     /// Best effort: removes a temporary after a failure (a lost connection cannot; the next
@@ -246,6 +214,40 @@ impl FtpSession {
         if self.broken.is_none() {
             let _ = self.ftp.rm(temp);
         }
+    }
+}
+
+impl Temporaries for FtpSession {
+    fn read_temporary(
+        &mut self,
+        dir: &RemotePath,
+        temp: &str,
+        offset: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let path = join(&self.abs(dir), temp);
+        // suppaftp takes the offset as usize; a 32-bit build cannot continue past 4 GiB.
+        let Ok(offset) = usize::try_from(offset) else {
+            return Ok(None);
+        };
+        match self.read_from(&path, offset) {
+            Ok(held) => Ok(Some(held)),
+            Err(e) => {
+                let error = self.map(e, Op::Inspect, &path);
+                if self.broken.is_some() {
+                    return Err(error);
+                }
+                tracing::debug!(target: "storage", error = %error.log_line(),
+                    "a partial upload could not be read");
+                // A REST the failed RETR left pending would move the next upload's start.
+                let _ = self.ftp.resume_transfer(0);
+                Ok(None)
+            }
+        }
+    }
+
+    fn discard_temporary(&mut self, dir: &RemotePath, temp: &str) {
+        let path = join(&self.abs(dir), temp);
+        self.discard(&path);
     }
 }
 
@@ -300,8 +302,4 @@ fn write_within<S: TlsStream>(
         }
     }
     Ok(())
-}
-
-fn read_error(e: std::io::Error, dir: &str) -> Error {
-    Error::internal(format!("Could not read the backup to store in {dir}: {e}.")).with_source(e)
 }

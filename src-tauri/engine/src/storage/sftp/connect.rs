@@ -1,29 +1,28 @@
 //! Connecting: TCP with a timeout, the SSH handshake, the host key check, the login, SFTP.
 
-use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use ssh2::ErrorCode;
 
-use super::errors::{self, seconds, Peer};
+use super::errors::{self, Peer};
 use super::hostkey::{self, HostKeyInfo};
 use super::session::SftpSession;
 use super::{SftpAuth, SftpDestination};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::{SecretKey, SecretStore, Sensitive};
+use crate::storage::net::{self, seconds};
 
 /// TCP connection and SSH handshake, no login: the live session and the server's host key.
 pub(super) fn handshake(dest: &SftpDestination) -> Result<(ssh2::Session, HostKeyInfo)> {
     let timeout = dest.timeouts.connect;
-    let tcp = tcp_connect(&dest.host, dest.port, timeout)?;
+    let tcp = net::connect(&dest.host, dest.port, timeout, "SSH")?;
     // Small SFTP requests (stat, rename) must not wait for Nagle's algorithm.
     let _ = tcp.set_nodelay(true);
     let mut ssh = ssh2::Session::new()
         .map_err(|e| Error::internal("The SSH library could not be initialised.").with_source(e))?;
     ssh.set_timeout(millis(timeout));
     ssh.set_tcp_stream(tcp);
-    let shown = format!("{}:{}", host_shown(&dest.host), dest.port);
+    let shown = net::host_port(&dest.host, dest.port);
     ssh.handshake()
         .map_err(|e| handshake_error(e, &shown, timeout))?;
     let key = ssh
@@ -55,70 +54,6 @@ pub(super) fn connect(dest: &SftpDestination, secrets: &dyn SecretStore) -> Resu
 
 fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX).max(1)
-}
-
-fn host_shown(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
-}
-
-fn tcp_connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream> {
-    let shown = format!("{}:{port}", host_shown(host));
-    let addrs: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
-        Ok(addrs) => addrs.collect(),
-        Err(e) => return Err(dns_error(host).with_source(e)),
-    };
-    if addrs.is_empty() {
-        return Err(dns_error(host));
-    }
-    let mut last = None;
-    for addr in &addrs {
-        match TcpStream::connect_timeout(addr, timeout) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::NotConnected));
-    let (kind, why) = match e.kind() {
-        io::ErrorKind::ConnectionRefused => (
-            ErrorKind::Unreachable,
-            format!(
-                "{shown} refused the connection. Check the host name and port, and that the \
-                 SSH server is running"
-            ),
-        ),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => (
-            ErrorKind::Timeout,
-            format!(
-                "{shown} did not answer within {}. Check the host name and port, and any \
-                 firewall in between",
-                seconds(timeout)
-            ),
-        ),
-        _ => (
-            ErrorKind::Unreachable,
-            format!("{shown} cannot be reached ({e}). Check the network and the host name"),
-        ),
-    };
-    Err(
-        Error::new(kind, format!("Connection to storage failed: {why}."))
-            .with_context("server", shown)
-            .with_source(e),
-    )
-}
-
-fn dns_error(host: &str) -> Error {
-    Error::new(
-        ErrorKind::Dns,
-        format!(
-            "Connection to storage failed: the host name {host} could not be resolved. Check \
-             its spelling and the network connection."
-        ),
-    )
-    .with_context("host", host.to_string())
 }
 
 fn handshake_error(e: ssh2::Error, shown: &str, timeout: Duration) -> Error {

@@ -15,6 +15,7 @@ use ssh2::ErrorCode;
 
 use crate::error::{Error, ErrorKind};
 use crate::storage::io_error;
+use crate::storage::net::seconds;
 
 // libssh2's transport error codes (libssh2.h; stable across releases).
 pub(super) const TIMEOUT: i32 = -9;
@@ -163,16 +164,6 @@ pub(super) fn ssh_error(e: ssh2::Error, peer: &Peer, action: &str, what: &str) -
         .with_context("server", peer.server.clone())
 }
 
-/// "10 s", "1.5 s"
-pub(super) fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{s:.1} s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,11 +229,5 @@ mod tests {
         );
         assert!(is_transport(&sftp(FX_CONNECTION_LOST)));
         assert!(!is_transport(&sftp(FX_FAILURE)));
-    }
-
-    #[test]
-    fn seconds_are_short() {
-        assert_eq!(seconds(Duration::from_secs(10)), "10 s");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
     }
 }

@@ -4,7 +4,7 @@
 //! `ssh2` binds libssh2, the SSH library curl and git2 also use: password and key-file logins
 //! (OpenSSH, PEM and PKCS#8 keys, with passphrases), blocking calls with one timeout, and
 //! SFTP writes that keep many requests in flight within one call. Its blocking model matches
-//! our synchronous [`Session`](super::Session) trait; the pure-Rust russh + russh-sftp would
+//! our synchronous [`Session`] trait; the pure-Rust russh + russh-sftp would
 //! bring an async runtime into every call. libssh2 is built from the crate's bundled source
 //! against the system OpenSSL (no vendored copy).
 //!
@@ -23,7 +23,7 @@
 //!   `upload.rs`). They go to a temporary name, are synced (`fsync@openssh.com` where offered)
 //!   and renamed to a name that does not exist yet (SFTP v3, which OpenSSH speaks, cannot
 //!   rename onto an existing file), then the size is confirmed with `stat`.
-//!   [`SftpSession::put_resumable`] continues an interrupted upload where it stopped.
+//!   [`Session::put_resuming`] continues an interrupted upload where it stopped.
 //! - **Ciphers**: libssh2's own preference, chacha20-poly1305 first. Preferring AES-GCM looks
 //!   attractive (OpenSSL has AES instructions) but libssh2 1.11 encrypts AES modes 16 bytes per
 //!   call, which more than doubled the client's CPU per byte and halved throughput in
@@ -50,7 +50,6 @@ use std::time::Duration;
 
 pub use hostkey::HostKeyInfo;
 pub use session::SftpSession;
-pub use upload::ResumableSource;
 
 use super::{Destination, RemoteFolder, RemotePath, Session};
 use crate::error::{Error, Result};
@@ -227,7 +226,7 @@ impl SftpDestination {
     }
 
     /// Connects, checks the host key, logs in and starts SFTP: the session without the trait
-    /// object (tests, the CLI, and [`SftpSession::put_resumable`]).
+    /// object (tests, the CLI and the benchmark).
     ///
     /// # Errors
     /// As [`Destination::open`]; `Tls` for an unknown or changed host key.
@@ -237,11 +236,11 @@ impl SftpDestination {
 
     /// `backup@nas:22`, `backup@[::1]:2222`
     fn server(&self) -> String {
-        if self.host.contains(':') {
-            format!("{}@[{}]:{}", self.username, self.host, self.port)
-        } else {
-            format!("{}@{}:{}", self.username, self.host, self.port)
-        }
+        format!(
+            "{}@{}",
+            self.username,
+            super::net::host_port(&self.host, self.port)
+        )
     }
 
     /// `sftp://backup@nas` (`:port` unless 22): the start of every location in messages.

@@ -9,7 +9,11 @@ use ssh2::{FileStat, OpenFlags, OpenType, RenameFlags};
 use super::errors::{self, Peer, FX_FAILURE, FX_NO_SUCH_FILE};
 use super::{url_of, SftpDestination};
 use crate::error::{Error, ErrorKind, Result};
-use crate::storage::{names, BackupFile, RemoteFolder, RemotePath, Session, Usage};
+use crate::storage::resume::Source;
+use crate::storage::{
+    exists_error, missing_is_empty, names, not_found, BackupFile, ReadSeek, RemoteFolder,
+    RemotePath, Session, Usage,
+};
 
 /// A live SFTP session on one destination. Not `Sync`: one run uses it at a time.
 pub struct SftpSession {
@@ -227,17 +231,6 @@ pub(super) fn modified(st: &FileStat) -> Option<DateTime<Utc>> {
         .and_then(|t| DateTime::from_timestamp(t, 0))
 }
 
-pub(super) fn exists_error(shown: &str) -> Error {
-    Error::new(
-        ErrorKind::StorageConflict,
-        format!("{shown} already exists. Backup Center never overwrites a backup."),
-    )
-}
-
-fn not_found(shown: &str) -> Error {
-    Error::new(ErrorKind::NotFound, format!("{shown} does not exist."))
-}
-
 impl Session for SftpSession {
     fn create_dir_all(&mut self, dir: &RemotePath) -> Result<()> {
         self.usable()?;
@@ -296,7 +289,16 @@ impl Session for SftpSession {
         data: &mut dyn Read,
         size_hint: Option<u64>,
     ) -> Result<BackupFile> {
-        self.upload(path, super::upload::Source::Plain(data), size_hint)
+        self.upload(path, Source::Plain(data), size_hint)
+    }
+
+    fn put_resuming(
+        &mut self,
+        path: &RemotePath,
+        data: &mut dyn ReadSeek,
+        size_hint: Option<u64>,
+    ) -> Result<BackupFile> {
+        self.upload(path, Source::Resumable(data), size_hint)
     }
 
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<BackupFile>> {
@@ -327,12 +329,10 @@ impl Session for SftpSession {
     fn usage(&mut self) -> Result<Usage> {
         self.usable()?;
         let folder = RemotePath::folder();
-        let used = match self.list_files(&folder) {
-            Ok(files) => files.iter().map(|f| f.size).sum(),
-            // A folder that does not exist yet holds nothing of ours.
-            Err(e) if e.kind == ErrorKind::StoragePath => 0,
-            Err(e) => return Err(e),
-        };
+        let used = missing_is_empty(self.list_files(&folder))?
+            .iter()
+            .map(|f| f.size)
+            .sum();
         Ok(Usage {
             used,
             quota: None,
@@ -342,11 +342,7 @@ impl Session for SftpSession {
 
     fn cleanup_temporaries(&mut self, dir: &RemotePath, before: DateTime<Utc>) -> Result<usize> {
         self.usable()?;
-        let temporaries = match self.entries(dir, true) {
-            Ok(t) => t,
-            Err(e) if e.kind == ErrorKind::StoragePath => return Ok(0),
-            Err(e) => return Err(e),
-        };
+        let temporaries = missing_is_empty(self.entries(dir, true))?;
         let mut removed = 0;
         for (name, st) in temporaries {
             let stale = modified(&st).is_some_and(|t| t < before);

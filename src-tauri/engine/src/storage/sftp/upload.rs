@@ -1,35 +1,29 @@
 //! Uploading: stream to a temporary name in 1 MiB writes, sync, rename, confirm the size; and
-//! resuming an upload that was interrupted.
+//! continuing an upload that was interrupted.
 //!
 //! # Resuming
-//! [`SftpSession::put_resumable`] takes a [`ResumableSource`] (anything `Read + Seek`, such as
-//! the snapshot file). Before it creates a temporary file it looks for one of ours for the same
-//! final name; if it finds one, it compares the last 256 KiB the server holds with the same
-//! bytes of the source and, if they match, opens it for writing without truncating, seeks to
-//! its size and sends only the rest. A temporary whose tail differs (another snapshot that got
-//! the same name) is removed and the upload starts over. When the *source* fails, the
-//! temporary is kept so the next attempt can continue; [`Session::cleanup_temporaries`]
-//! removes those never resumed, so a runner that wants to resume calls `put_resumable` before
-//! it cleans up. This relies on one upload per snapshot name at a time, which holds because
-//! names carry the site, the kind and the minute and the app runs once per user.
+//! [`Session::put_resuming`] goes through the mechanism every destination shares
+//! (`storage/resume.rs`): a temporary of the same final name whose last 256 KiB match the
+//! backup is opened for writing without truncating, and only the rest is sent; one that
+//! differs is removed. This module provides the two primitives ([`Temporaries`]): reading a
+//! temporary's tail, and removing one. What is kept after a failure is the contract on
+//! [`Session::put_resuming`].
 //!
-//! A plain [`Session::put`] cannot skip (its reader only reads): it always starts a new
-//! temporary file and removes it on any failure it can still reach the server for.
-//!
-//! [`Session::put`]: crate::storage::Session::put
-//! [`Session::cleanup_temporaries`]: crate::storage::Session::cleanup_temporaries
+//! [`Session::put_resuming`]: crate::storage::Session::put_resuming
 
-use std::cmp::Reverse;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::Path;
 use std::sync::mpsc;
 
 use ssh2::{OpenFlags, OpenType};
 
 use super::errors::{self, FX_FAILURE, FX_OP_UNSUPPORTED};
-use super::session::{exists_error, modified, SftpSession};
+use super::session::{modified, SftpSession};
 use crate::error::{Error, ErrorKind, Result};
-use crate::storage::{format_bytes, names, not_enough_storage, read_chunk, BackupFile, RemotePath};
+use crate::storage::resume::{self, Failure, Source, Temporaries};
+use crate::storage::{
+    backup_name, exists_error, format_bytes, missing_is_empty, names, not_enough_storage,
+    read_chunk, size_mismatch, BackupFile, RemotePath,
+};
 
 /// One read from the source. libssh2 keeps only the packets of one write call in flight (see
 /// notes/test-servers.md and [`send_window`]).
@@ -38,74 +32,17 @@ pub(super) const CHUNK: usize = 1 << 20;
 /// The upload window: up to this much is handed to libssh2 at once (see [`send_window`]).
 const WINDOW: usize = 8 * CHUNK;
 
-/// How much of an interrupted upload is compared with the source before it is continued.
-const TAIL: u64 = 256 * 1024;
-
-/// A backup source that can go back to an offset, so an interrupted upload can continue
-/// instead of starting over. Every `Read + Seek` is one.
-pub trait ResumableSource: Read {
-    /// Positions the source so the next read returns the byte at `offset`.
-    ///
-    /// # Errors
-    /// Any error means "cannot": the upload then starts from the beginning.
-    fn seek_to(&mut self, offset: u64) -> io::Result<()>;
-}
-
-impl<T: Read + Seek> ResumableSource for T {
-    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
-        self.seek(SeekFrom::Start(offset)).map(|_| ())
-    }
-}
-
-/// What `put` reads from.
-pub(super) enum Source<'a> {
-    Plain(&'a mut dyn Read),
-    Resumable(&'a mut dyn ResumableSource),
-}
-
-impl Read for Source<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Source::Plain(r) => r.read(buf),
-            Source::Resumable(r) => r.read(buf),
-        }
-    }
-}
-
-/// Why streaming stopped.
-enum Failure {
-    /// The source failed to read (an `Internal` error from `read_chunk`).
-    Source(Error),
-    /// The server refused or the connection broke, after `written` bytes of this upload.
-    Write { error: ssh2::Error, written: u64 },
-}
-
-/// What comparing a temporary file with the source found.
-enum Tail {
-    Matches,
-    Differs,
-    /// The source cannot seek: nothing can be resumed.
-    CannotSeek,
+/// The server refused a write or the connection broke, after `written` bytes of this upload.
+struct WriteFailed {
+    error: ssh2::Error,
+    written: u64,
 }
 
 impl SftpSession {
-    /// [`Session::put`], continuing an earlier interrupted upload of the same `path` where
-    /// it stopped when the server still holds it (see the module docs).
-    ///
-    /// # Errors
-    /// As [`Session::put`]. When `data` fails, the temporary file is kept for the next
-    /// attempt.
+    /// Stores `source` at `path` (see [`Session::put`] and [`Session::put_resuming`]).
     ///
     /// [`Session::put`]: crate::storage::Session::put
-    pub fn put_resumable(
-        &mut self,
-        path: &RemotePath,
-        data: &mut dyn ResumableSource,
-        size_hint: Option<u64>,
-    ) -> Result<BackupFile> {
-        self.upload(path, Source::Resumable(data), size_hint)
-    }
-
+    /// [`Session::put_resuming`]: crate::storage::Session::put_resuming
     pub(super) fn upload(
         &mut self,
         path: &RemotePath,
@@ -113,10 +50,7 @@ impl SftpSession {
         size_hint: Option<u64>,
     ) -> Result<BackupFile> {
         self.usable()?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::invalid_input("A backup needs a file name."))?
-            .to_string();
+        let name = backup_name(path)?;
         let dir = path.parent();
         let (final_remote, final_shown, dir_shown) =
             (self.remote(path), self.shown(path), self.shown(&dir));
@@ -125,7 +59,14 @@ impl SftpSession {
         }
         let free = self.disk_free(&dir)?;
         let resumed = match &mut source {
-            Source::Resumable(r) => self.find_resumable(&dir, &name, &mut **r)?,
+            Source::Resumable(r) => {
+                // A missing folder is reported by the upload itself.
+                let listed = missing_is_empty(self.entries(&dir, true))?
+                    .into_iter()
+                    .map(|(temp, st)| (temp, st.size.unwrap_or(0)));
+                let candidates = resume::candidates(listed, &name, size_hint);
+                resume::find_resumable(self, &dir, candidates, &mut **r, &dir_shown)?
+            }
             Source::Plain(_) => None,
         };
         let offset = resumed.as_ref().map_or(0, |(_, size)| *size);
@@ -172,10 +113,10 @@ impl SftpSession {
             // skip this).
             match file.fsync() {
                 Err(e) if errors::sftp_status(&e) != Some(FX_OP_UNSUPPORTED) => {
-                    Err(Failure::Write {
+                    Err(Failure::Destination(WriteFailed {
                         error: e,
                         written: n,
-                    })
+                    }))
                 }
                 _ => Ok(n),
             }
@@ -184,15 +125,16 @@ impl SftpSession {
         let written = match streamed {
             Ok(n) => n,
             Err(failure) => {
-                let resumable = matches!(source, Source::Resumable(_));
+                let keep = source.keeps_temporary(&failure);
                 let error = match failure {
-                    Failure::Source(e) if resumable => return Err(e),
                     Failure::Source(e) => e,
-                    Failure::Write { error, written } => {
+                    Failure::Destination(WriteFailed { error, written }) => {
                         self.write_failure(error, &dir, offset + written, size_hint, free)
                     }
                 };
-                self.discard(&temp);
+                if !keep {
+                    self.discard(&temp);
+                }
                 return Err(error);
             }
         };
@@ -202,125 +144,18 @@ impl SftpSession {
             return Err(e);
         }
         let Some(stat) = self.lstat(&final_remote, &final_shown)? else {
-            return Err(Error::new(
-                ErrorKind::SnapshotCorrupt,
-                format!("{final_shown} vanished right after it was stored. Run the backup again."),
-            ));
+            return Err(size_mismatch(&final_shown, None, total));
         };
         let stored = stat.size.unwrap_or(0);
         if stored != total {
             self.discard(&final_remote);
-            return Err(Error::new(
-                ErrorKind::SnapshotCorrupt,
-                format!(
-                    "The stored backup {final_shown} has {stored} bytes, but {total} were sent. \
-                     It was removed; run the backup again."
-                ),
-            ));
+            return Err(size_mismatch(&final_shown, Some(stored), total));
         }
         Ok(BackupFile {
             name,
             size: total,
             modified: modified(&stat),
         })
-    }
-
-    /// The largest temporary of ours for `name` in `dir` whose end matches the source, with
-    /// its size; the source is then positioned right after it.
-    fn find_resumable(
-        &mut self,
-        dir: &RemotePath,
-        name: &str,
-        source: &mut dyn ResumableSource,
-    ) -> Result<Option<(String, u64)>> {
-        let mut candidates: Vec<(String, u64)> = match self.entries(dir, true) {
-            Ok(entries) => entries
-                .into_iter()
-                .filter(|(n, st)| {
-                    names::temporary_target(n) == Some(name) && st.size.unwrap_or(0) > 0
-                })
-                .map(|(n, st)| (n, st.size.unwrap_or(0)))
-                .collect(),
-            // The upload itself reports a missing folder.
-            Err(e) if e.kind == ErrorKind::StoragePath => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        candidates.sort_by_key(|(_, size)| Reverse(*size));
-        let mut compared = false;
-        for (temp, size) in candidates {
-            let remote = self.remote(&dir.join(&temp)?);
-            match self.compare_tail(&remote, size, source)? {
-                Tail::Matches => return Ok(Some((temp, size))),
-                Tail::CannotSeek => return Ok(None),
-                Tail::Differs => {
-                    compared = true;
-                    tracing::info!(target: "storage", temp = %remote.display(),
-                        "a partial upload differs from the backup: starting over");
-                    self.discard(&remote);
-                }
-            }
-        }
-        if compared {
-            source.seek_to(0).map_err(|e| {
-                Error::internal(format!(
-                    "Could not read the backup to store in {} again from its start: {e}.",
-                    self.shown(dir)
-                ))
-                .with_source(e)
-            })?;
-        }
-        Ok(None)
-    }
-
-    /// Compares the last [`TAIL`] bytes of the temporary `remote` (`size` bytes long) with
-    /// the source at the same offset.
-    fn compare_tail(
-        &mut self,
-        remote: &Path,
-        size: u64,
-        source: &mut dyn ResumableSource,
-    ) -> Result<Tail> {
-        let start = size - size.min(TAIL);
-        if source.seek_to(start).is_err() {
-            return Ok(Tail::CannotSeek);
-        }
-        let len = (size - start) as usize;
-        let mut local = vec![0u8; len];
-        let mut filled = 0;
-        while filled < len {
-            match source.read(&mut local[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Ok(Tail::Differs),
-            }
-        }
-        if filled < len {
-            // The source is shorter than what the server holds: not the same backup.
-            return Ok(Tail::Differs);
-        }
-        let shown = remote.display().to_string();
-        let mut file = match self
-            .sftp
-            .open_mode(remote, OpenFlags::READ, 0, OpenType::File)
-        {
-            Ok(f) => f,
-            Err(e) if errors::is_transport(&e) => return Err(self.fail(e, "read", &shown)),
-            Err(_) => return Ok(Tail::Differs),
-        };
-        let mut held = vec![0u8; len];
-        let read = file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut held));
-        drop(file);
-        match read {
-            Ok(()) if held == local => Ok(Tail::Matches),
-            Ok(()) => Ok(Tail::Differs),
-            Err(e) => match errors::from_io(&self.ssh, &e) {
-                e if errors::is_transport(&e) => Err(self.fail(e, "read", &shown)),
-                _ => Ok(Tail::Differs),
-            },
-        }
     }
 
     /// What a failed write (or fsync) means. OpenSSH answers a full disk with a bare
@@ -365,6 +200,45 @@ impl SftpSession {
     }
 }
 
+impl Temporaries for SftpSession {
+    fn read_temporary(
+        &mut self,
+        dir: &RemotePath,
+        temp: &str,
+        offset: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let remote = self.remote(&dir.join(temp)?);
+        let shown = self.shown(dir);
+        let mut file = match self
+            .sftp
+            .open_mode(&remote, OpenFlags::READ, 0, OpenType::File)
+        {
+            Ok(f) => f,
+            Err(e) if errors::is_transport(&e) => return Err(self.fail(e, "read", &shown)),
+            Err(_) => return Ok(None),
+        };
+        let mut held = Vec::new();
+        let read = file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_to_end(&mut held));
+        drop(file);
+        match read {
+            Ok(_) => Ok(Some(held)),
+            Err(e) => match errors::from_io(&self.ssh, &e) {
+                e if errors::is_transport(&e) => Err(self.fail(e, "read", &shown)),
+                _ => Ok(None),
+            },
+        }
+    }
+
+    fn discard_temporary(&mut self, dir: &RemotePath, temp: &str) {
+        if let Ok(path) = dir.join(temp) {
+            let remote = self.remote(&path);
+            self.discard(&remote);
+        }
+    }
+}
+
 /// Copies the source into `file`; the bytes the server acknowledged.
 ///
 /// Two threads: this one reads the source (which need not be `Send`) in [`CHUNK`]s while a
@@ -376,7 +250,7 @@ fn stream(
     source: &mut Source<'_>,
     shown: &str,
     ssh: &ssh2::Session,
-) -> std::result::Result<u64, Failure> {
+) -> std::result::Result<u64, Failure<WriteFailed>> {
     let (to_writer, chunks) = mpsc::sync_channel::<Vec<u8>>(2);
     let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
     // Chunks circulate: two queued, one being read, one being copied into the window.
@@ -431,7 +305,7 @@ fn send_window(
     chunks: mpsc::Receiver<Vec<u8>>,
     recycle: mpsc::Sender<Vec<u8>>,
     ssh: &ssh2::Session,
-) -> std::result::Result<u64, Failure> {
+) -> std::result::Result<u64, Failure<WriteFailed>> {
     let mut window = vec![0u8; WINDOW];
     // window[start..end]: received, not yet acknowledged by the server;
     // window[start..handed]: what libssh2 has been given of it.
@@ -471,10 +345,10 @@ fn send_window(
         handed = end.min(handed.max(start) + CHUNK);
         match file.write(&window[start..handed]) {
             Ok(0) => {
-                return Err(Failure::Write {
+                return Err(Failure::Destination(WriteFailed {
                     error: ssh2::Error::unknown(),
                     written,
-                })
+                }))
             }
             Ok(k) => {
                 start += k;
@@ -482,10 +356,10 @@ fn send_window(
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                return Err(Failure::Write {
+                return Err(Failure::Destination(WriteFailed {
                     error: errors::from_io(ssh, &e),
                     written,
-                })
+                }))
             }
         }
     }
