@@ -31,7 +31,6 @@ use rustls::{
     SignatureScheme,
 };
 
-use crate::checksum::Sha256;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The SHA-256 of a server certificate (DER), shown as `AB:CD:…` (32 colon-separated pairs).

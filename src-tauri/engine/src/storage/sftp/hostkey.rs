@@ -17,7 +17,6 @@ use crate::checksum::Sha256;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 
-use crate::checksum::Sha256;
 use crate::error::{Error, ErrorKind, Result};
 
 const PREFIX: &str = "SHA256:";
