@@ -258,16 +258,7 @@ impl SnapshotWriter {
     ) -> Result<EntryRecord> {
         // Size unknown up front: always ZIP64 headers (20 bytes) so a > 4 GiB file is valid.
         self.begin(path, compression, true)?;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.abandon_open(e)),
-            };
-            self.write_open(&buf[..n])?;
-        }
+        self.copy_into_open(&mut reader, CHUNK, u64::MAX)?;
         self.close_open()?.ok_or_else(closed)
     }
 
@@ -289,27 +280,34 @@ impl SnapshotWriter {
         if let Some(open) = self.open.as_mut() {
             open.hash = EntryHash::Known(sha256);
         }
-        let mut buf = vec![0u8; STAGED_CHUNK];
-        let mut copied = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.abandon_open(e)),
-            };
-            copied += n as u64;
-            if copied > size {
-                break;
-            }
-            self.write_open(&buf[..n])?;
-        }
+        let copied = self.copy_into_open(&mut reader, STAGED_CHUNK, size)?;
         if copied != size {
             return Err(self.abandon_open(io::Error::other(format!(
                 "the staged file holds {copied} bytes, its download {size}"
             ))));
         }
         self.close_open()?.ok_or_else(closed)
+    }
+
+    /// Copies `reader` into the open entry in `chunk`-sized reads; returns the bytes read.
+    /// Stops, without writing it, at the read that goes past `limit` (the caller compares).
+    /// A read error drops the entry (see [`Self::add_stream`]).
+    fn copy_into_open(&mut self, reader: &mut impl Read, chunk: usize, limit: u64) -> Result<u64> {
+        let mut buf = vec![0u8; chunk];
+        let mut copied = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(copied),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.abandon_open(e)),
+            };
+            copied += n as u64;
+            if copied > limit {
+                return Ok(copied);
+            }
+            self.write_open(&buf[..n])?;
+        }
     }
 
     /// Adds `n` to the count of `entity`. `issues` and `attachments` are derived from the
