@@ -16,6 +16,7 @@ pub mod checksum;
 pub mod clock;
 pub mod error;
 pub mod jira;
+pub mod schedule;
 pub mod secrets;
 pub mod sites;
 pub mod snapshot;
