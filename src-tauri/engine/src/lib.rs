@@ -17,6 +17,7 @@ pub mod clock;
 pub mod error;
 pub mod jira;
 pub mod schedule;
+pub mod schemes;
 pub mod secrets;
 pub mod sites;
 pub mod snapshot;

@@ -43,8 +43,9 @@ impl Day {
 }
 
 /// A non-empty set of days. The invariant lives in the type, so the scheduler never has to
-/// ask what "no days" means.
+/// ask what "no days" means. Crosses IPC as a list of days, Monday first.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "specta", derive(specta::Type), specta(type = Vec<Day>))]
 pub struct DaySet(u8);
 
 impl DaySet {
@@ -98,8 +99,9 @@ impl<'de> Deserialize<'de> for DaySet {
     }
 }
 
-/// A wall-clock time to the minute, written `HH:MM` (24-hour).
+/// A wall-clock time to the minute, written `HH:MM` (24-hour), also across IPC.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type), specta(type = String))]
 pub struct TimeOfDay(NaiveTime);
 
 impl TimeOfDay {
