@@ -16,6 +16,7 @@ pub mod checksum;
 pub mod clock;
 pub mod error;
 pub mod jira;
+pub mod retention;
 pub mod schedule;
 pub mod schemes;
 pub mod secrets;
