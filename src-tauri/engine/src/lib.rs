@@ -2,9 +2,10 @@
 //!
 //! Everything Backup Center does that is not a window: the Jira Cloud client ([`jira`]), the
 //! local catalog ([`catalog`]), the OS keychain ([`secrets`]), the configured sites
-//! ([`sites`]), the snapshot files a backup produces ([`snapshot`]) and the destinations that
-//! keep them ([`storage`]). It never depends on tauri, so the desktop app, the headless CLI
-//! and the tests drive the same code.
+//! ([`sites`]), the snapshot files a backup produces ([`snapshot`]), the destinations that
+//! keep them ([`storage`]), backup schemes ([`schemes`]), when they run ([`schedule`]) and
+//! which old files rotation removes ([`retention`]). It never depends on tauri, so the desktop
+//! app, the headless CLI and the tests drive the same code.
 //!
 //! Data flows one way: the caller (a Tauri command or the CLI) calls a use-case function in
 //! [`sites`], which validates input, reads secrets from a [`secrets::SecretStore`], talks to

@@ -134,10 +134,21 @@ impl Catalog {
         self.get_site(id)
     }
 
+    /// # Errors
+    /// `InvalidInput` naming the schemes that still back the site up.
     pub fn delete_site(&self, id: i64) -> Result<()> {
-        let changed = self
-            .conn()
-            .execute("DELETE FROM jira_site WHERE id = ?1", [id])?;
+        let conn = self.conn();
+        let users: Vec<String> = conn
+            .prepare("SELECT name FROM scheme WHERE site_id = ?1 ORDER BY name")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !users.is_empty() {
+            return Err(Error::invalid_input(format!(
+                "This site is backed up by the scheme(s) {}. Delete them first.",
+                users.join(", ")
+            )));
+        }
+        let changed = conn.execute("DELETE FROM jira_site WHERE id = ?1", [id])?;
         if changed == 0 {
             return Err(not_found(id));
         }
