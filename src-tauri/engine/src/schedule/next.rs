@@ -38,7 +38,7 @@ pub fn slot_on(timing: &Timing, date: NaiveDate) -> Option<DateTime<Utc>> {
 /// The first slot strictly after `t`.
 ///
 /// Pure: the caller passes `t` (usually the clock's now, or the slot just run). With a valid
-/// [`Timing`] a slot always exists within [`SCAN_DAYS`]; the far fallback (`t` plus one day)
+/// [`Timing`] a slot always exists within a fortnight; the far fallback (`t` plus one day)
 /// exists only so that no input can make this panic.
 pub fn next_run_after(timing: &Timing, t: DateTime<Utc>) -> DateTime<Utc> {
     let today = t.with_timezone(&timing.zone).date_naive();
