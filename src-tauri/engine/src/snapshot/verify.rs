@@ -176,27 +176,58 @@ fn read_manifest(
     archive: &mut ZipArchive<BufReader<File>>,
     path: &Path,
 ) -> Result<(Manifest, u64)> {
-    let mut file = archive
+    let file = archive
         .by_name(MANIFEST_PATH)
         .map_err(|e| corrupt(path, &format!("manifest.json cannot be opened ({e})")))?;
-    let mut bytes = Vec::new();
-    (&mut file)
-        .take(MAX_MANIFEST_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| unreadable(path, MANIFEST_PATH, e))?;
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-        // An unknown version may have a different shape: say so rather than "bad JSON".
-        newer_version(&bytes, path).unwrap_or_else(|| {
-            corrupt(
-                path,
-                &format!("manifest.json is not a valid manifest ({e})"),
-            )
-        })
-    })?;
+    // Parsed as it is read: on a large site the manifest is tens of MB of JSON, and holding
+    // it beside the parsed copy would double verification's memory.
+    let mut counted = Counted {
+        inner: BufReader::with_capacity(64 * 1024, file.take(MAX_MANIFEST_BYTES)),
+        n: 0,
+    };
+    let parsed: std::result::Result<Manifest, _> = serde_json::from_reader(&mut counted);
+    let manifest = match parsed {
+        Ok(m) => m,
+        Err(e) if e.is_io() => {
+            return Err(unreadable(path, MANIFEST_PATH, io::Error::from(e)));
+        }
+        Err(e) => {
+            // An unknown version may have a different shape: say so rather than "bad JSON".
+            // Only on this error path is the whole text read into memory.
+            drop(counted);
+            let mut bytes = Vec::new();
+            if let Ok(file) = archive.by_name(MANIFEST_PATH) {
+                let _ = file.take(MAX_MANIFEST_BYTES).read_to_end(&mut bytes);
+            }
+            return Err(newer_version(&bytes, path).unwrap_or_else(|| {
+                corrupt(
+                    path,
+                    &format!("manifest.json is not a valid manifest ({e})"),
+                )
+            }));
+        }
+    };
     if manifest.format_version > FORMAT_VERSION {
         return Err(newer(path, manifest.format_version));
     }
-    Ok((manifest, bytes.len() as u64))
+    // from_reader stops at the end of the value: read the rest so the size (and the CRC,
+    // checked at the end of the entry) cover every byte.
+    io::copy(&mut counted, &mut io::sink()).map_err(|e| unreadable(path, MANIFEST_PATH, e))?;
+    Ok((manifest, counted.n))
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
 }
 
 fn newer_version(bytes: &[u8], path: &Path) -> Option<Error> {

@@ -386,14 +386,23 @@ impl SnapshotWriter {
             deleted_during_run: std::mem::take(&mut self.deleted),
             entries: std::mem::take(&mut self.entries),
         };
-        let json = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| Error::internal("Could not serialise the manifest.").with_source(e))?;
-        // Verification reads its own copy back: free ours (one record per entry) first.
-        drop(manifest);
         self.seen = HashSet::new();
         self.start_zip_entry(MANIFEST_PATH, Compression::Deflate, false)?;
-        self.write_zip(&json)?;
-        drop(json);
+        // Streamed into the entry: on a large site the pretty JSON is tens of MB, more than
+        // everything else the writer holds.
+        let streamed = {
+            let zip = self.zip.as_mut().ok_or_else(closed)?;
+            let mut out = io::BufWriter::with_capacity(CHUNK, zip);
+            serde_json::to_writer_pretty(&mut out, &manifest)
+                .map_err(io::Error::from)
+                .and_then(|()| out.flush())
+        };
+        // Verification reads its own copy back: free ours (one record per entry) first.
+        drop(manifest);
+        if let Err(e) = streamed {
+            let dir = self.dir.clone();
+            return Err(self.fail(io_error(e, &dir, "write the manifest")));
+        }
         let zip = self.zip.take().ok_or_else(closed)?;
         let dir = self.dir.clone();
         let output = zip.finish().map_err(|e| zip_error(e, &dir))?;
