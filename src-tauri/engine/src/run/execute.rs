@@ -19,7 +19,7 @@ use crate::schemes::Scheme;
 use crate::secrets::SecretKey;
 use crate::snapshot::progress::{Phase as SnapshotPhase, Tracker};
 use crate::snapshot::walk::WalkOptions;
-use crate::snapshot::{inspect, take_snapshot, SnapshotKind};
+use crate::snapshot::{file_name, inspect, take_snapshot, SnapshotKind};
 
 /// A member that got its lock and running row.
 struct Active {
@@ -55,6 +55,9 @@ pub(super) async fn run_group(ctx: &RunContext, group: Group) -> Result<Vec<Sche
     let heartbeat = spawn_heartbeat(ctx, active.iter().map(|a| a.run.id).collect());
     let staging = ctx.staging_root().join(format!("run-{}", active[0].run.id));
     let mut shared = Phases::new();
+    if let Err(e) = wait_for_a_free_name(ctx, group.site_id, group.kind, &active).await {
+        tracing::warn!(error = %e.log_line(), "could not check earlier file names");
+    }
     let snapshot = snapshot(ctx, group.site_id, group.kind, &staging, &mut shared).await;
 
     for a in active {
@@ -108,6 +111,37 @@ fn start(
             }))
         }
         None => Ok(Err(scheme.id)),
+    }
+}
+
+/// File names carry the minute, and a backup is never overwritten: a second run in the same
+/// minute (two clicks on "Backup now") waits for the next minute instead of failing. Bounded,
+/// so that a clock that does not move cannot hold a run forever.
+async fn wait_for_a_free_name(
+    ctx: &RunContext,
+    site_id: u32,
+    kind: SnapshotKind,
+    active: &[Active],
+) -> Result<()> {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(65);
+    let site = ctx.catalog.get_site(i64::from(site_id))?;
+    let host = SiteUrl::parse(&site.url)?.host();
+    let started = Instant::now();
+    loop {
+        let name = file_name(&host, kind, ctx.clock.now());
+        let mut taken = false;
+        for a in active {
+            let s = &a.scheme.settings;
+            taken |= ctx
+                .catalog
+                .backups_in_folder(i64::from(s.destination_id), &s.folder)?
+                .iter()
+                .any(|b| b.file.name == name);
+        }
+        if !taken || started.elapsed() > LIMIT {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 
