@@ -1,11 +1,14 @@
 //! Backup runs end to end against the in-process Jira simulator and local folders: the file,
 //! its catalog record and rotation; failures that delete nothing; one snapshot for schemes due
-//! together; and (in runs/kill.rs, runs/cli.rs) `kill -9` of the CLI at each dangerous point.
+//! together; the CLI (runs/cli.rs), `kill -9` of the CLI at each dangerous point
+//! (runs/kill.rs) and an SFTP destination (runs/sftp.rs).
 
 #[path = "runs/cli.rs"]
 mod cli;
 #[path = "runs/kill.rs"]
 mod kill;
+#[path = "runs/sftp.rs"]
+mod sftp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
