@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use backup_center_engine::catalog::Catalog;
 use backup_center_engine::clock::SystemClock;
+use backup_center_engine::data_dir::catalog_path;
 use backup_center_engine::jira::ClientOptions;
 use backup_center_engine::secrets::KeyringStore;
 use tauri::{AppHandle, Manager, WindowEvent};
@@ -47,7 +48,8 @@ pub fn run() {
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "starting");
             ipc.mount_events(app);
             let data_dir = app.path().app_data_dir()?;
-            let catalog = Catalog::open(&data_dir.join("catalog.sqlite3")).map_err(|e| {
+            // The CLI finds the same file through data_dir::default_data_dir().
+            let catalog = Catalog::open(&catalog_path(&data_dir)).map_err(|e| {
                 tracing::error!(error = %e.log_line(), "catalog unavailable");
                 Box::<dyn std::error::Error>::from(e.message().to_string())
             })?;

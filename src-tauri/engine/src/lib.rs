@@ -15,9 +15,11 @@
 pub mod catalog;
 pub mod checksum;
 pub mod clock;
+pub mod data_dir;
 pub mod error;
 pub mod jira;
 pub mod retention;
+pub mod run;
 pub mod schedule;
 pub mod schemes;
 pub mod secrets;

@@ -5,7 +5,14 @@
 //!                            [--token-env VAR | --token-stdin]
 //! backup-center-cli verify FILE
 //! backup-center-cli inspect FILE
+//! backup-center-cli run --scheme NAME [--data-dir DIR] [--token-env VAR]
+//! backup-center-cli run-due [--data-dir DIR] [--token-env VAR]
 //! ```
+//!
+//! `run` and `run-due` use the app's catalog (`catalog.sqlite3` in its data folder, or in
+//! `--data-dir`) and the same per-scheme run lock as the app, so an OS scheduler can call them
+//! while the app is closed, or open: a scheme never runs twice at once. Both first clean up
+//! after runs that were killed (see `run::Runner::recover`).
 //!
 //! The API token comes from the system keychain (saved by the app), from standard input
 //! (`--token-stdin`), or from an environment variable (`--token-env NAME`); never from the
@@ -14,7 +21,10 @@
 //! Exit codes: 0 success (a partial snapshot is a success and says so), 1 other failure,
 //! 2 bad arguments, 3 Jira rejected the credentials or refused access, 4 Jira or the network
 //! could not be reached (DNS, TLS, timeout, refused), 5 a snapshot failed verification,
-//! 6 not enough disk space, 7 the keychain is unavailable or holds no token.
+//! 6 not enough disk space, 7 the keychain is unavailable or holds no token, 8 (`run`) the
+//! scheme is already running (in the app or another CLI). A destination that refuses the login
+//! is 3, like Jira. `run-due` exits with the code of the first scheme that failed (0 when
+//! nothing was due); a scheme running elsewhere is left to that process and is not a failure.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -30,6 +40,9 @@ use backup_center_engine::snapshot::walk::WalkOptions;
 use backup_center_engine::snapshot::{inspect, take_snapshot, verify, Manifest, SnapshotKind};
 use backup_center_engine::{Error, ErrorKind};
 use clap::{Parser, Subcommand, ValueEnum};
+
+#[path = "backup-center-cli/run.rs"]
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -75,6 +88,30 @@ enum Command {
     Verify { file: PathBuf },
     /// Shows a snapshot's manifest: site, type, times, counts and partial sections.
     Inspect { file: PathBuf },
+    /// Runs one scheme now: snapshot, verify, store, record, rotate.
+    Run {
+        /// The scheme's name, as shown in the app (case does not matter).
+        #[arg(long)]
+        scheme: String,
+        #[command(flatten)]
+        catalog: CatalogArgs,
+    },
+    /// Runs every scheme that is due (once per missed period), as the app's scheduler would.
+    RunDue {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct CatalogArgs {
+    /// Backup Center's data folder (holds catalog.sqlite3); default: the app's.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Read the Jira API token from this environment variable instead of the keychain (for
+    /// every site the command backs up).
+    #[arg(long)]
+    token_env: Option<String>,
 }
 
 fn exit_code(e: &Error) -> u8 {
@@ -87,6 +124,7 @@ fn exit_code(e: &Error) -> u8 {
         | ErrorKind::Unreachable
         | ErrorKind::JiraRateLimited
         | ErrorKind::JiraServer => 4,
+        ErrorKind::StorageAuth => 3,
         ErrorKind::SnapshotCorrupt => 5,
         ErrorKind::StorageFull => 6,
         ErrorKind::SecretStoreUnavailable | ErrorKind::SecretMissing => 7,
@@ -94,9 +132,37 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
+/// `run`: the scheme is running elsewhere.
+const EXIT_BUSY: u8 = 8;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("Cannot start: {e}.")).with_source(e))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { scheme, catalog } => {
+            return match runtime().and_then(|rt| rt.block_on(run::run(&scheme, catalog))) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {}", e.message());
+                    ExitCode::from(exit_code(&e))
+                }
+            };
+        }
+        Command::RunDue { catalog } => {
+            return match runtime().and_then(|rt| rt.block_on(run::run_due(catalog))) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {}", e.message());
+                    ExitCode::from(exit_code(&e))
+                }
+            };
+        }
         Command::Snapshot {
             site,
             email,

@@ -161,6 +161,16 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The files one run recorded (normally one per destination it stored to).
+    pub fn backups_of_run(&self, run_id: i64) -> Result<Vec<BackupRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM backup_file WHERE run_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([run_id], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every recorded file in one destination folder (any scheme, or none), newest first.
     pub fn backups_in_folder(
         &self,

@@ -247,6 +247,31 @@ impl Catalog {
         ids.into_iter().map(|id| self.get_run(id)).collect()
     }
 
+    /// Every run still marked running (live, or left by a process that died), oldest first.
+    pub fn running_runs(&self) -> Result<Vec<RunRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM run WHERE outcome = 'running' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks one running run interrupted, whatever its heartbeat: for a caller that knows its
+    /// process is gone (its scheme lock was free, see `run::lock`). `None` if it was no
+    /// longer running.
+    pub fn interrupt_run(&self, id: i64, now: DateTime<Utc>) -> Result<Option<RunRecord>> {
+        let changed = self.conn().execute(
+            "UPDATE run SET outcome = 'interrupted', finished_at = ?2, error_message = ?3 \
+             WHERE id = ?1 AND outcome = 'running'",
+            params![id, time_text(now), INTERRUPTED_MESSAGE],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.get_run(id).map(Some)
+    }
+
     pub fn get_run(&self, id: i64) -> Result<RunRecord> {
         self.conn()
             .query_row(

@@ -250,3 +250,29 @@ fn latest_attempts_and_history_pages() {
         "history goes with its scheme"
     );
 }
+
+#[test]
+fn a_run_known_to_be_dead_is_interrupted_at_once_and_only_once() {
+    let c = catalog();
+    let s = c
+        .insert_scheme(&settings("A"), at("2026-02-01T00:00:00Z"))
+        .unwrap();
+    let start = at("2026-02-02T01:00:00Z");
+    let r = c
+        .try_start_run(s.id, RunTrigger::Manual, None, start)
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.running_runs().unwrap().len(), 1);
+    let done = c
+        .interrupt_run(r.id, start + Duration::seconds(5))
+        .unwrap()
+        .expect("a running run is interrupted even with a fresh heartbeat");
+    assert_eq!(done.outcome, RunOutcome::Interrupted);
+    assert_eq!(done.error.unwrap().message, INTERRUPTED_MESSAGE);
+    assert!(c.running_runs().unwrap().is_empty());
+    assert_eq!(
+        c.interrupt_run(r.id, start + Duration::seconds(6)).unwrap(),
+        None,
+        "a finished run is left as it is"
+    );
+}

@@ -1,0 +1,152 @@
+//! From a catalog destination row to a [`Destination`] a run can open.
+//!
+//! The row holds no secret: FTP and SFTP passwords are read from the [`SecretStore`] when the
+//! destination is opened, under the keys the storage module files them under.
+//!
+//! [`SecretStore`]: crate::secrets::SecretStore
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::catalog::destinations::{DestinationKind, DestinationRecord};
+use crate::error::{Error, Result};
+use crate::storage::ftp::{CertFingerprint, FtpTimeouts, TlsTrust};
+use crate::storage::sftp::{SftpAuth, SftpDestination, DEFAULT_PORT as SFTP_PORT};
+use crate::storage::{Destination, FtpConfig, FtpDestination, FtpSecurity, LocalDestination};
+
+/// Turns catalog rows into destinations. A trait so tests can hand a run an in-memory one.
+pub trait Destinations: Send + Sync {
+    /// # Errors
+    /// `InvalidInput` when the saved settings cannot make a destination (a server without a
+    /// host or user name, a bad folder or fingerprint).
+    fn build(&self, record: &DestinationRecord) -> Result<Arc<dyn Destination>>;
+}
+
+/// The real destinations: local folders (relative ones below `base_dir`, the app's data
+/// folder), FTP, FTPS and SFTP with password logins.
+#[derive(Clone)]
+pub struct CatalogDestinations {
+    base_dir: PathBuf,
+}
+
+impl CatalogDestinations {
+    pub fn new(base_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            base_dir: base_dir.into(),
+        }
+    }
+}
+
+impl fmt::Debug for CatalogDestinations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CatalogDestinations")
+            .field("base_dir", &self.base_dir)
+            .finish()
+    }
+}
+
+impl Destinations for CatalogDestinations {
+    fn build(&self, record: &DestinationRecord) -> Result<Arc<dyn Destination>> {
+        let s = &record.settings;
+        let required = |value: &Option<String>, what: &str| {
+            value
+                .clone()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| {
+                    Error::invalid_input(format!(
+                        "The destination \"{}\" has no {what}. Edit the destination and enter it.",
+                        s.name
+                    ))
+                })
+        };
+        Ok(match s.kind {
+            DestinationKind::Local => Arc::new(LocalDestination::new(
+                &self.base_dir,
+                &s.folder,
+                s.quota_bytes,
+            )?),
+            DestinationKind::Ftp | DestinationKind::Ftps => {
+                let pinned = s
+                    .pinned_fingerprint
+                    .as_deref()
+                    .map(CertFingerprint::parse)
+                    .transpose()?;
+                Arc::new(FtpDestination::new(FtpConfig {
+                    host: required(&s.host, "server")?,
+                    port: s.port,
+                    username: required(&s.user_name, "user name")?,
+                    folder: s.folder.clone(),
+                    security: if s.kind == DestinationKind::Ftps {
+                        FtpSecurity::ExplicitTls
+                    } else {
+                        FtpSecurity::Plain
+                    },
+                    trust: TlsTrust {
+                        pinned,
+                        extra_roots_pem: None,
+                    },
+                    quota: s.quota_bytes,
+                    timeouts: FtpTimeouts::default(),
+                })?)
+            }
+            DestinationKind::Sftp => {
+                let d = SftpDestination::new(
+                    &required(&s.host, "server")?,
+                    s.port.unwrap_or(SFTP_PORT),
+                    &required(&s.user_name, "user name")?,
+                    SftpAuth::Password,
+                    &s.folder,
+                )?;
+                Arc::new(match s.pinned_fingerprint.as_deref() {
+                    Some(fp) => d.with_host_key(fp)?,
+                    None => d,
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::destinations::DestinationSettings;
+
+    fn record(kind: DestinationKind, host: Option<&str>) -> DestinationRecord {
+        DestinationRecord {
+            id: 1,
+            settings: DestinationSettings {
+                name: "NAS".into(),
+                kind,
+                host: host.map(str::to_string),
+                port: None,
+                user_name: Some("backup".into()),
+                folder: "jira".into(),
+                quota_bytes: None,
+                pinned_fingerprint: None,
+            },
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn each_kind_builds_and_a_server_needs_a_host() {
+        let d = CatalogDestinations::new("/data");
+        let local = d.build(&record(DestinationKind::Local, None)).unwrap();
+        assert!(
+            local.describe().contains("/data/jira"),
+            "{}",
+            local.describe()
+        );
+        for kind in [
+            DestinationKind::Ftp,
+            DestinationKind::Ftps,
+            DestinationKind::Sftp,
+        ] {
+            assert!(d.build(&record(kind, Some("nas.example.net"))).is_ok());
+            let e = d.build(&record(kind, None)).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::InvalidInput);
+            assert!(e.message().contains("has no server"), "{}", e.message());
+        }
+    }
+}
