@@ -87,7 +87,7 @@ pub struct EntryRecord {
 /// fields without breaking older readers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Manifest {
+pub struct Manifest<E = Vec<EntryRecord>> {
     pub format_version: u32,
     pub kind: SnapshotKind,
     pub site: SiteInfo,
@@ -99,8 +99,9 @@ pub struct Manifest {
     pub partial: bool,
     pub partial_sections: Vec<PartialSection>,
     pub deleted_during_run: Vec<DeletedItem>,
-    /// Every entry except the manifest itself, in the order they were written.
-    pub entries: Vec<EntryRecord>,
+    /// Every entry except the manifest itself, in the order they were written. (Generic so
+    /// the writer can stream them from its scratch file.)
+    pub entries: E,
 }
 
 /// Where each document goes. Ids are Jira's (numeric strings, group UUIDs); the writer refuses

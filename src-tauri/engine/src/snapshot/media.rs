@@ -31,6 +31,7 @@ fn staged(file: PathBuf, got: Downloaded) -> StagedFile {
         file,
         size: got.size,
         sha256: got.sha256,
+        crc32: got.crc32,
     }
 }
 

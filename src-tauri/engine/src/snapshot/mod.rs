@@ -39,6 +39,7 @@
 //! only then renames it. Anything else (an error, [`SnapshotWriter::abort`], a drop) removes
 //! the `.part`, so a file with the final name is always a complete, verified snapshot.
 
+mod archive;
 mod format;
 pub mod issues;
 pub mod media;
@@ -101,14 +102,4 @@ fn io_error(e: io::Error, dir: &Path, action: &str) -> Error {
     error
         .with_context("dir", dir_shown.to_string())
         .with_source(e)
-}
-
-/// A ZIP-layer failure while writing: I/O errors keep their meaning (disk full); anything else
-/// is a bug in how we drive the ZIP writer.
-fn zip_error(e: zip::result::ZipError, dir: &Path) -> Error {
-    match e {
-        zip::result::ZipError::Io(io) => io_error(io, dir, "write the snapshot"),
-        other => Error::internal(format!("The ZIP writer refused an operation: {other}."))
-            .with_source(other),
-    }
 }

@@ -1,7 +1,7 @@
 //! The layer between the ZIP writer and the disk: buffering, progress, fail-stop and fsync.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,6 +13,10 @@ use super::writer::CHUNK;
 pub(crate) trait Sink: Write + Seek + Send {
     fn sync_all(&mut self) -> io::Result<()>;
     fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// Appends `len` bytes of `src` at the current position; returns the bytes copied.
+    fn copy_from(&mut self, src: &mut File, len: u64) -> io::Result<u64> {
+        io::copy(&mut Read::by_ref(src).take(len), self)
+    }
 }
 
 impl Sink for File {
@@ -21,6 +25,11 @@ impl Sink for File {
     }
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         File::set_len(self, len)
+    }
+    fn copy_from(&mut self, src: &mut File, len: u64) -> io::Result<u64> {
+        // File to file: std's io::copy then uses copy_file_range (or sendfile), so the bytes
+        // never pass through user space.
+        io::copy(&mut Read::by_ref(src).take(len), self)
     }
 }
 
@@ -75,6 +84,25 @@ impl Output {
 
     /// Flushes, cuts anything past the end (a rewound, aborted entry may have left bytes after
     /// the central directory) and fsyncs.
+    /// Bytes written so far (the position of the next write).
+    pub(super) fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Appends `len` bytes of `src` (see [`Sink::copy_from`]); returns the bytes copied.
+    pub(super) fn copy_file(&mut self, src: &mut File, len: u64) -> io::Result<u64> {
+        if self.progress.discarding() {
+            return Err(io::Error::other("the snapshot file failed earlier"));
+        }
+        let flushed = self.sink.flush();
+        self.fail_stop(flushed)?;
+        let copied = self.sink.get_mut().copy_from(src, len);
+        let n = self.fail_stop(copied)?;
+        self.pos += n;
+        self.progress.0.len.fetch_max(self.pos, Ordering::Relaxed);
+        Ok(n)
+    }
+
     pub(super) fn close(mut self) -> io::Result<()> {
         if self.progress.discarding() {
             return Err(io::Error::other("the snapshot file failed earlier"));

@@ -15,13 +15,14 @@ use crate::checksum::{Digest, Sha256};
 use crate::error::{Error, Result};
 
 /// A downloaded file waiting in the temporary folder to be copied into the snapshot, with
-/// the size and SHA-256 the download measured (so the single writer thread does not hash it
-/// again; `verify` later proves the copy in the ZIP matches).
+/// the size, SHA-256 and CRC-32 the download measured (so the single writer thread neither
+/// hashes nor reads it; `verify` later proves the copy in the ZIP matches).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedFile {
     pub file: PathBuf,
     pub size: u64,
     pub sha256: Digest,
+    pub crc32: u32,
 }
 
 /// What a snapshot's entries are written into: the ZIP writer, or memory in tests.
@@ -257,9 +258,12 @@ impl SnapshotSink for MemorySink {
             .map_err(|e| Error::internal("read a downloaded file").with_source(e))?;
         let _ = std::fs::remove_file(&file.file);
         // Tests rely on this sink: prove the download's own figures on the way.
-        if bytes.len() as u64 != file.size || Sha256::digest(&bytes) != file.sha256 {
+        if bytes.len() as u64 != file.size
+            || Sha256::digest(&bytes) != file.sha256
+            || crc32fast::hash(&bytes) != file.crc32
+        {
             return Err(Error::internal(format!(
-                "{path}: the staged file does not match its download's size and SHA-256"
+                "{path}: the staged file does not match its download's size, SHA-256 and CRC-32"
             )));
         }
         self.put(path, bytes)

@@ -58,9 +58,9 @@ impl SnapshotSink for ZipSink {
             ))
             .with_source(e)
         });
-        let result = f.and_then(|f| {
+        let result = f.and_then(|mut f| {
             self.writer
-                .add_prehashed(path, f, staged.size, staged.sha256)
+                .add_prehashed(path, &mut f, staged.size, staged.sha256, staged.crc32)
         });
         let _ = std::fs::remove_file(&staged.file);
         result.map(|_| ())

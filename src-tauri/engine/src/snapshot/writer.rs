@@ -1,15 +1,17 @@
 //! [`SnapshotWriter`]: streams entries into `<name>.part`, then manifest, fsync, verify, rename.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde::Serialize;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use chrono::{DateTime, Utc};
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Serialize, Serializer};
 
+use super::archive::{self, ArchiveWriter, Known, Method, Records};
 use super::format::{
     layout, DeletedItem, EntryRecord, Manifest, PartialSection, SiteInfo, SnapshotKind, ToolInfo,
     COUNT_ATTACHMENTS, COUNT_ISSUES, FORMAT_VERSION, MANIFEST_PATH,
@@ -17,7 +19,7 @@ use super::format::{
 use super::names::check_entry_path;
 pub(crate) use super::output::Sink;
 use super::output::{sync_dir, Output, WriteProgress};
-use super::{io_error, verify, zip_error};
+use super::{io_error, verify};
 use crate::checksum::{Digest, Sha256};
 use crate::{Error, ErrorKind, Result};
 
@@ -31,10 +33,10 @@ pub enum Compression {
 }
 
 impl Compression {
-    fn method(self) -> CompressionMethod {
+    fn method(self) -> Method {
         match self {
-            Compression::Deflate => CompressionMethod::Deflated,
-            Compression::Stored => CompressionMethod::Stored,
+            Compression::Deflate => Method::Deflate,
+            Compression::Stored => Method::Stored,
         }
     }
 }
@@ -51,9 +53,6 @@ pub struct SnapshotMeta {
 /// irrelevant for memory.
 pub(super) const CHUNK: usize = 64 * 1024;
 
-/// Copy-buffer size for staged downloads: fewer, larger reads and writes for big files.
-const STAGED_CHUNK: usize = 1 << 20;
-
 /// The entry currently being written: its bytes are counted, and hashed on their way in
 /// unless the caller already knows the digest.
 struct OpenEntry {
@@ -68,8 +67,9 @@ enum EntryHash {
     Known(Digest),
 }
 
-/// Writes one snapshot ZIP, one entry after the other, in constant memory (plus one small
-/// record per entry for the manifest and the ZIP central directory).
+/// Writes one snapshot ZIP, one entry after the other, in constant memory: each entry's record
+/// for the manifest and the ZIP central directory goes to a scratch file (see
+/// [`super::archive`]); only a 16-byte fingerprint per entry name stays, to refuse duplicates.
 ///
 /// It is synchronous and `Send`: the async walker feeds it from a dedicated thread. Until
 /// [`SnapshotWriter::finish`] succeeds the data lives in `<final_name>.part`; dropping an
@@ -79,14 +79,12 @@ enum EntryHash {
 /// After a write error (disk full, I/O) the writer is broken: every later call fails with the
 /// first error's kind, and the caller should drop or abort it.
 pub struct SnapshotWriter {
-    zip: Option<ZipWriter<Output>>,
+    zip: Option<ArchiveWriter>,
     dir: PathBuf,
     part_path: PathBuf,
     final_path: PathBuf,
     meta: SnapshotMeta,
-    mtime: zip::DateTime,
-    entries: Vec<EntryRecord>,
-    seen: HashSet<String>,
+    seen: HashSet<u128>,
     open: Option<OpenEntry>,
     counts: BTreeMap<String, u64>,
     partial_sections: Vec<PartialSection>,
@@ -129,20 +127,21 @@ impl SnapshotWriter {
             .truncate(true)
             .open(&part_path)
             .map_err(|e| io_error(e, dir, "create the snapshot file"))?;
+        // Unlinked at once: a crash leaves nothing behind.
+        let spill =
+            tempfile::tempfile_in(dir).map_err(|e| io_error(e, dir, "create a scratch file"))?;
         let output = Output::new(wrap(file));
         let progress = output.progress();
-        let mtime = zip_time(meta.started_at);
+        let dos_time = archive::dos_time(meta.started_at);
         let mut counts = BTreeMap::new();
         counts.insert(COUNT_ISSUES.to_owned(), 0);
         counts.insert(COUNT_ATTACHMENTS.to_owned(), 0);
         Ok(Self {
-            zip: Some(ZipWriter::new(output)),
+            zip: Some(ArchiveWriter::new(output, spill, dos_time)),
             dir: dir.to_owned(),
             part_path,
             final_path,
             meta,
-            mtime,
-            entries: Vec::new(),
             seen: HashSet::new(),
             open: None,
             counts,
@@ -258,42 +257,64 @@ impl SnapshotWriter {
     ) -> Result<EntryRecord> {
         // Size unknown up front: always ZIP64 headers (20 bytes) so a > 4 GiB file is valid.
         self.begin(path, compression, true)?;
-        self.copy_into_open(&mut reader, CHUNK, u64::MAX)?;
+        self.copy_into_open(&mut reader)?;
         self.close_open()?.ok_or_else(closed)
     }
 
-    /// Streams exactly `size` bytes from `reader` (a staged download) into a new stored entry
-    /// whose SHA-256 the caller already measured: the one writer thread then only copies, and
-    /// [`super::verify`] later proves the copy matches. A reader that yields another number of
-    /// bytes is an error and the entry is dropped, as in [`Self::add_stream`].
+    /// Copies a staged download of `size` bytes into a new stored entry whose SHA-256 and
+    /// CRC-32 the download already measured: the one writer thread then only has the kernel
+    /// copy the file, and [`super::verify`] later proves the copy matches both. A file of
+    /// another size is an error and the entry is dropped, as in [`Self::add_stream`].
     ///
     /// # Errors
     /// As [`Self::add_stream`]; `Internal` for a size mismatch.
     pub fn add_prehashed(
         &mut self,
         path: &str,
-        mut reader: impl Read,
+        file: &mut File,
         size: u64,
         sha256: Digest,
+        crc32: u32,
     ) -> Result<EntryRecord> {
-        self.begin(path, Compression::Stored, size >= u64::from(u32::MAX))?;
+        let on_disk = file.metadata().map(|m| m.len());
+        if let Ok(n) = on_disk {
+            if n != size {
+                return Err(source_error(
+                    io::Error::other(format!(
+                        "the staged file holds {n} bytes, its download {size}"
+                    )),
+                    path,
+                ));
+            }
+        }
+        self.begin_known(path, Known { size, crc32 })?;
         if let Some(open) = self.open.as_mut() {
             open.hash = EntryHash::Known(sha256);
         }
-        let copied = self.copy_into_open(&mut reader, STAGED_CHUNK, size)?;
+        let zip = self.zip.as_mut().ok_or_else(closed)?;
+        let copied = match zip.copy_file(file, size) {
+            Ok(n) => n,
+            // The output is fail-stopped by now: the whole snapshot fails (disk full, I/O).
+            Err(e) => {
+                let dir = self.dir.clone();
+                return Err(self.fail(io_error(e, &dir, "write the snapshot")));
+            }
+        };
         if copied != size {
             return Err(self.abandon_open(io::Error::other(format!(
-                "the staged file holds {copied} bytes, its download {size}"
+                "the staged file gave {copied} bytes, its download {size}"
             ))));
+        }
+        if let Some(open) = self.open.as_mut() {
+            open.size = size;
         }
         self.close_open()?.ok_or_else(closed)
     }
 
-    /// Copies `reader` into the open entry in `chunk`-sized reads; returns the bytes read.
-    /// Stops, without writing it, at the read that goes past `limit` (the caller compares).
-    /// A read error drops the entry (see [`Self::add_stream`]).
-    fn copy_into_open(&mut self, reader: &mut impl Read, chunk: usize, limit: u64) -> Result<u64> {
-        let mut buf = vec![0u8; chunk];
+    /// Copies `reader` into the open entry; returns the bytes read. A read error drops the
+    /// entry (see [`Self::add_stream`]).
+    fn copy_into_open(&mut self, reader: &mut impl Read) -> Result<u64> {
+        let mut buf = vec![0u8; CHUNK];
         let mut copied = 0u64;
         loop {
             let n = match reader.read(&mut buf) {
@@ -303,9 +324,6 @@ impl SnapshotWriter {
                 Err(e) => return Err(self.abandon_open(e)),
             };
             copied += n as u64;
-            if copied > limit {
-                return Ok(copied);
-            }
             self.write_open(&buf[..n])?;
         }
     }
@@ -373,39 +391,41 @@ impl SnapshotWriter {
             .sort_by(|a, b| a.section.cmp(&b.section));
         self.deleted
             .sort_by(|a, b| (&a.entity, &a.id).cmp(&(&b.entity, &b.id)));
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            kind: self.meta.kind,
-            site: self.meta.site.clone(),
-            started_at: self.meta.started_at,
-            finished_at,
-            tool: ToolInfo::current(),
-            counts: self.counts.clone(),
-            partial: !self.partial_sections.is_empty(),
-            partial_sections: std::mem::take(&mut self.partial_sections),
-            deleted_during_run: std::mem::take(&mut self.deleted),
-            entries: std::mem::take(&mut self.entries),
-        };
         self.seen = HashSet::new();
-        self.start_zip_entry(MANIFEST_PATH, Compression::Deflate, false)?;
-        // Streamed into the entry: on a large site the pretty JSON is tens of MB, more than
-        // everything else the writer holds.
-        let streamed = {
-            let zip = self.zip.as_mut().ok_or_else(closed)?;
-            let mut out = io::BufWriter::with_capacity(CHUNK, zip);
-            serde_json::to_writer_pretty(&mut out, &manifest)
-                .map_err(io::Error::from)
-                .and_then(|()| out.flush())
-        };
-        // Verification reads its own copy back: free ours (one record per entry) first.
-        drop(manifest);
+        let zip = self.zip.as_mut().ok_or_else(closed)?;
+        let records = zip.records();
+        let streamed = records.and_then(|records| {
+            let manifest = Manifest {
+                format_version: FORMAT_VERSION,
+                kind: self.meta.kind,
+                site: self.meta.site.clone(),
+                started_at: self.meta.started_at,
+                finished_at,
+                tool: ToolInfo::current(),
+                counts: self.counts.clone(),
+                partial: !self.partial_sections.is_empty(),
+                partial_sections: std::mem::take(&mut self.partial_sections),
+                deleted_during_run: std::mem::take(&mut self.deleted),
+                entries: SpilledEntries(RefCell::new(records)),
+            };
+            zip.start(MANIFEST_PATH, Method::Deflate, None, false)?;
+            // Streamed into the entry: on a large site the JSON is tens of MB.
+            let mut out = io::BufWriter::with_capacity(CHUNK, EntryWriter(zip));
+            serde_json::to_writer_pretty(&mut out, &manifest).map_err(io::Error::from)?;
+            out.flush()?;
+            drop(out);
+            // The manifest does not list itself; its central record needs no digest.
+            zip.finish_entry(Digest([0; 32])).map(drop)
+        });
         if let Err(e) = streamed {
             let dir = self.dir.clone();
             return Err(self.fail(io_error(e, &dir, "write the manifest")));
         }
         let zip = self.zip.take().ok_or_else(closed)?;
         let dir = self.dir.clone();
-        let output = zip.finish().map_err(|e| zip_error(e, &dir))?;
+        let output = zip
+            .finish()
+            .map_err(|e| io_error(e, &dir, "finish the snapshot file"))?;
         // An aborted attachment may have left bytes past the central directory.
         output
             .close()
@@ -438,16 +458,41 @@ impl SnapshotWriter {
     }
 
     fn begin(&mut self, path: &str, compression: Compression, large: bool) -> Result<()> {
+        self.begin_entry(path, compression.method(), None, large)
+    }
+
+    fn begin_known(&mut self, path: &str, known: Known) -> Result<()> {
+        self.begin_entry(
+            path,
+            Method::Stored,
+            Some(known),
+            known.size >= u64::from(u32::MAX),
+        )
+    }
+
+    fn begin_entry(
+        &mut self,
+        path: &str,
+        method: Method,
+        known: Option<Known>,
+        large: bool,
+    ) -> Result<()> {
         self.close_open()?;
         check_entry_path(path)?;
-        if self.seen.contains(path) {
+        let key = name_key(path);
+        if self.seen.contains(&key) {
             return Err(Error::internal(format!(
                 "Snapshot entry {path} was written twice (a JSON Lines collection must be \
                  written contiguously)."
             )));
         }
-        self.start_zip_entry(path, compression, large)?;
-        self.seen.insert(path.to_owned());
+        self.check_usable()?;
+        let zip = self.zip.as_mut().ok_or_else(closed)?;
+        if let Err(e) = zip.start(path, method, known, large) {
+            let dir = self.dir.clone();
+            return Err(self.fail(io_error(e, &dir, "write the snapshot")));
+        }
+        self.seen.insert(key);
         self.open = Some(OpenEntry {
             path: path.to_owned(),
             hash: EntryHash::Running(Sha256::new()),
@@ -457,7 +502,12 @@ impl SnapshotWriter {
     }
 
     fn write_open(&mut self, bytes: &[u8]) -> Result<()> {
-        self.write_zip(bytes)?;
+        self.check_usable()?;
+        let zip = self.zip.as_mut().ok_or_else(closed)?;
+        if let Err(e) = zip.write(bytes) {
+            let dir = self.dir.clone();
+            return Err(self.fail(io_error(e, &dir, "write the snapshot")));
+        }
         let open = self.open.as_mut().ok_or_else(closed)?;
         if let EntryHash::Running(h) = &mut open.hash {
             h.update(bytes);
@@ -472,20 +522,29 @@ impl SnapshotWriter {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
+        let digest = match open.hash {
+            EntryHash::Running(h) => h.finish(),
+            EntryHash::Known(d) => d,
+        };
+        let zip = self.zip.as_mut().ok_or_else(closed)?;
+        let done = match zip.finish_entry(digest) {
+            Ok(done) => done,
+            Err(e) => {
+                let dir = self.dir.clone();
+                return Err(self.fail(io_error(e, &dir, "write the snapshot")));
+            }
+        };
+        debug_assert_eq!(done.size, open.size);
         let record = EntryRecord {
-            sha256: match open.hash {
-                EntryHash::Running(h) => h.finish().to_hex(),
-                EntryHash::Known(d) => d.to_hex(),
-            },
-            size: open.size,
-            path: open.path,
+            sha256: digest.to_hex(),
+            size: done.size,
+            path: done.name,
         };
         if layout::is_issue(&record.path) {
             *self.counts.entry(COUNT_ISSUES.to_owned()).or_default() += 1;
         } else if layout::is_attachment(&record.path) {
             *self.counts.entry(COUNT_ATTACHMENTS.to_owned()).or_default() += 1;
         }
-        self.entries.push(record.clone());
         Ok(Some(record))
     }
 
@@ -493,37 +552,14 @@ impl SnapshotWriter {
     fn abandon_open(&mut self, e: io::Error) -> Error {
         let open = self.open.take();
         let path = open.as_ref().map(|o| o.path.clone()).unwrap_or_default();
-        self.seen.remove(&path);
+        self.seen.remove(&name_key(&path));
         if let Some(zip) = self.zip.as_mut() {
-            if let Err(ze) = zip.abort_file() {
-                let err = zip_error(ze, &self.dir);
-                self.broken = Some(err.kind);
-                return err;
+            if let Err(ze) = zip.abort_entry() {
+                let dir = self.dir.clone();
+                return self.fail(io_error(ze, &dir, "write the snapshot"));
             }
         }
         source_error(e, &path)
-    }
-
-    fn start_zip_entry(&mut self, path: &str, compression: Compression, large: bool) -> Result<()> {
-        self.check_usable()?;
-        let options = SimpleFileOptions::default()
-            .compression_method(compression.method())
-            .last_modified_time(self.mtime)
-            .unix_permissions(0o644)
-            .large_file(large);
-        let zip = self.zip.as_mut().ok_or_else(closed)?;
-        let result = zip.start_file(path, options);
-        result.map_err(|e| self.fail(zip_error(e, &self.dir.clone())))
-    }
-
-    fn write_zip(&mut self, bytes: &[u8]) -> Result<()> {
-        self.check_usable()?;
-        let zip = self.zip.as_mut().ok_or_else(closed)?;
-        let result = zip.write_all(bytes);
-        result.map_err(|e| {
-            let dir = self.dir.clone();
-            self.fail(io_error(e, &dir, "write the snapshot"))
-        })
     }
 
     fn fail(&mut self, error: Error) -> Error {
@@ -612,19 +648,47 @@ fn source_error(e: io::Error, path: &str) -> Error {
     .with_source(e)
 }
 
-/// ZIP timestamps are local-time-less DOS dates from 1980 to 2107; entries carry the run's
-/// start (UTC) so the same input gives the same bytes.
-fn zip_time(at: DateTime<Utc>) -> zip::DateTime {
-    let year = u16::try_from(at.year()).unwrap_or(1980);
-    zip::DateTime::from_date_and_time(
-        year,
-        at.month() as u8,
-        at.day() as u8,
-        at.hour() as u8,
-        at.minute() as u8,
-        at.second() as u8,
-    )
-    .unwrap_or_default()
+/// A 128-bit fingerprint of an entry name: duplicates are refused without keeping every name
+/// in memory (a chance collision among a million names is about 1 in 10^26).
+fn name_key(path: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        path.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// The open entry of an [`ArchiveWriter`] as an `io::Write`, for serde's streaming output.
+struct EntryWriter<'a>(&'a mut ArchiveWriter);
+
+impl Write for EntryWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The manifest's `entries`, serialised straight from the writer's scratch file.
+struct SpilledEntries(RefCell<Records>);
+
+impl Serialize for SpilledEntries {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut records = self.0.borrow_mut();
+        let mut seq = s.serialize_seq(None)?;
+        while let Some(r) = records.next_record().map_err(S::Error::custom)? {
+            seq.serialize_element(&EntryRecord {
+                path: r.name,
+                size: r.size,
+                sha256: r.sha256.to_hex(),
+            })?;
+        }
+        seq.end()
+    }
 }
 
 #[cfg(test)]

@@ -269,48 +269,46 @@ fn a_failing_source_drops_the_entry_and_the_writer_goes_on() {
 }
 
 #[test]
-fn prehashed_entries_are_checked_for_size_now_and_for_the_digest_by_verify() {
+fn prehashed_entries_are_checked_for_size_now_and_for_digest_and_crc_by_verify() {
     let dir = tempfile::tempdir().unwrap();
     let body = b"attachment bytes".to_vec();
+    let staged = dir.path().join("download.tmp");
+    fs::write(&staged, &body).unwrap();
+    let open = || fs::File::open(&staged).unwrap();
     let digest = crate::checksum::Sha256::digest(&body);
+    let crc = crc32fast::hash(&body);
     let mut w = SnapshotWriter::create(dir.path(), "acme.zip", meta()).unwrap();
     // Fewer or more bytes than the download measured: the entry is dropped, the writer goes on.
     for wrong in [body.len() as u64 + 1, body.len() as u64 - 1] {
         let err = w
-            .add_prehashed("attachments/1/2/a.bin", Cursor::new(&body), wrong, digest)
+            .add_prehashed("attachments/1/2/a.bin", &mut open(), wrong, digest, crc)
             .unwrap_err();
         assert!(err.message().contains("attachments/1/2/a.bin"), "{err:?}");
     }
+    let size = body.len() as u64;
     let rec = w
-        .add_prehashed(
-            "attachments/1/2/a.bin",
-            Cursor::new(&body),
-            body.len() as u64,
-            digest,
-        )
+        .add_prehashed("attachments/1/2/a.bin", &mut open(), size, digest, crc)
         .unwrap();
     assert_eq!(rec.sha256, digest.to_hex());
     let path = w.finish(finished()).unwrap();
     assert_eq!(verify(&path).unwrap().manifest.entries, vec![rec]);
 
-    // A digest that does not match the bytes (the staged file changed on disk) fails in finish.
-    let mut w = SnapshotWriter::create(dir.path(), "other.zip", meta()).unwrap();
-    let wrong = crate::checksum::Sha256::digest(b"something else");
-    w.add_prehashed(
-        "attachments/1/2/a.bin",
-        Cursor::new(&body),
-        body.len() as u64,
-        wrong,
-    )
-    .unwrap();
-    let err = w.finish(finished()).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::SnapshotCorrupt, "{err:?}");
-    assert!(
-        err.message().contains("attachments/1/2/a.bin"),
-        "{}",
-        err.message()
-    );
-    assert!(!dir.path().join("other.zip").exists());
+    // A digest or a CRC that does not match the bytes (the staged file changed on disk) fails
+    // in finish, and no snapshot is left.
+    let wrong_digest = crate::checksum::Sha256::digest(b"something else");
+    for (name, sha, crc) in [("d.zip", wrong_digest, crc), ("c.zip", digest, crc ^ 1)] {
+        let mut w = SnapshotWriter::create(dir.path(), name, meta()).unwrap();
+        w.add_prehashed("attachments/1/2/a.bin", &mut open(), size, sha, crc)
+            .unwrap();
+        let err = w.finish(finished()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::SnapshotCorrupt, "{err:?}");
+        assert!(
+            err.message().contains("attachments/1/2/a.bin"),
+            "{}",
+            err.message()
+        );
+        assert!(!dir.path().join(name).exists());
+    }
 }
 
 #[test]
