@@ -371,3 +371,23 @@ fn the_writer_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<SnapshotWriter>();
 }
+
+#[test]
+fn more_than_65535_entries_get_zip64_end_records_and_read_back() {
+    // The 16-bit entry count of the classic end record overflows here; the ZIP64 end record
+    // and its locator must carry the count, and an independent reader must agree.
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = SnapshotWriter::create(dir.path(), "many.zip", meta()).unwrap();
+    let n = 66_000u32;
+    for i in 0..n {
+        w.add_bytes(&format!("groups/members/{i}.json"), b"[]", Compression::Stored)
+            .unwrap();
+    }
+    let path = w.finish(finished()).unwrap();
+    let report = verify(&path).unwrap();
+    assert_eq!(report.entries_checked, u64::from(n) + 1);
+    let bytes = fs::read(&path).unwrap();
+    let has = |sig: u32| bytes.windows(4).any(|w| w == sig.to_le_bytes());
+    assert!(has(0x0606_4b50), "a ZIP64 end-of-central-directory record");
+    assert!(has(0x0706_4b50), "a ZIP64 end-of-central-directory locator");
+}
