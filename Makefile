@@ -10,7 +10,7 @@ SHELL := /bin/bash
 PKGS_RUN := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev \
             libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
 # What the tests add: a virtual display, WebKitWebDriver, a session bus and the Secret Service.
-PKGS_TEST := $(PKGS_RUN) xvfb xauth webkit2gtk-driver dbus dbus-x11 at-spi2-core \
+PKGS_TEST := $(PKGS_RUN) unzip python3 xvfb xauth webkit2gtk-driver dbus dbus-x11 at-spi2-core \
              gnome-keyring libsecret-tools trayer xdotool vsftpd openssh-server openssh-client
 
 NPM := npm --prefix frontend --no-audit --no-fund --loglevel=error

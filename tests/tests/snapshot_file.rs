@@ -401,3 +401,41 @@ async fn extended_snapshot_of_the_small_site_has_every_attachment_by_sha256() {
     assert_eq!(n, 100, "the small site has 100 attachments");
     assert_eq!(m.counts["attachments"], n);
 }
+
+/// The format page promises that ordinary tools read a snapshot: Info-ZIP's `unzip -t` (every
+/// entry's CRC) and Python's `zipfile` (every entry's SHA-256 against the manifest).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unzip_and_python_zipfile_read_a_snapshot() {
+    let out = tempfile::tempdir().unwrap();
+    let path = snapshot_of(SimConfig::default(), SnapshotKind::Extended, out.path()).await;
+    let unzip = Command::new("unzip")
+        .arg("-tq")
+        .arg(&path)
+        .output()
+        .expect("unzip (make test installs it)");
+    assert!(
+        unzip.status.success(),
+        "unzip -t: {}",
+        String::from_utf8_lossy(&unzip.stdout)
+    );
+    let script = "import hashlib, json, sys, zipfile\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  assert z.testzip() is None\n\
+                  m = json.loads(z.read('manifest.json'))\n\
+                  for e in m['entries']:\n    \
+                  assert hashlib.sha256(z.read(e['path'])).hexdigest() == e['sha256'], e['path']\n\
+                  assert len(z.namelist()) == len(m['entries']) + 1\n\
+                  print(len(m['entries']))\n";
+    let py = Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .expect("python3");
+    assert!(
+        py.status.success(),
+        "python zipfile: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let n: usize = String::from_utf8_lossy(&py.stdout).trim().parse().unwrap();
+    assert!(n > 50, "{n} entries");
+}

@@ -380,8 +380,12 @@ fn more_than_65535_entries_get_zip64_end_records_and_read_back() {
     let mut w = SnapshotWriter::create(dir.path(), "many.zip", meta()).unwrap();
     let n = 66_000u32;
     for i in 0..n {
-        w.add_bytes(&format!("groups/members/{i}.json"), b"[]", Compression::Stored)
-            .unwrap();
+        w.add_bytes(
+            &format!("groups/members/{i}.json"),
+            b"[]",
+            Compression::Stored,
+        )
+        .unwrap();
     }
     let path = w.finish(finished()).unwrap();
     let report = verify(&path).unwrap();
