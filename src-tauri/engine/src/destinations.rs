@@ -57,7 +57,7 @@ pub struct DestinationView {
     pub user_name: Option<String>,
     pub folder: String,
     /// Bytes; a JavaScript number is exact far beyond any disk.
-    #[cfg_attr(feature = "specta", specta(type = Option<f64>))]
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub quota_bytes: Option<u64>,
     pub pinned_fingerprint: Option<String>,
     /// Where the backups go, as messages name it ("sftp://backup@nas/~/jira").
@@ -174,12 +174,12 @@ pub struct DestinationUsage {
     pub destination_id: u32,
     /// Bytes of this app's backups: measured in a local folder, the catalog's total for a
     /// server (not connected to for a dashboard).
-    #[cfg_attr(feature = "specta", specta(type = f64))]
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub used: u64,
-    #[cfg_attr(feature = "specta", specta(type = Option<f64>))]
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub quota: Option<u64>,
     /// Free space on the disk holding a local folder.
-    #[cfg_attr(feature = "specta", specta(type = Option<f64>))]
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub free: Option<u64>,
     /// Backup files recorded on the destination.
     pub files: u32,
