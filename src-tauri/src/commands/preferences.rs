@@ -41,9 +41,15 @@ pub async fn set_preferences(
     state: State<'_, SharedState>,
     preferences: Preferences,
 ) -> IpcResult<Preferences> {
-    if autostart_enabled(&app) != Some(preferences.start_at_login) {
+    let wanted = preferences.start_at_login;
+    // Unreadable and not wanted: leave the OS alone rather than fail the whole save.
+    let change = match autostart_enabled(&app) {
+        Some(on) => on != wanted,
+        None => wanted,
+    };
+    if change {
         let launcher = app.autolaunch();
-        let applied = if preferences.start_at_login {
+        let applied = if wanted {
             launcher.enable()
         } else {
             launcher.disable()
