@@ -1,3 +1,4 @@
+use super::check::trust_prompt;
 use super::*;
 use crate::clock::ManualClock;
 use crate::secrets::MemoryStore;
@@ -148,6 +149,14 @@ fn the_password_lives_in_the_keychain_and_moves_with_the_server() {
     assert!(v2.password_stored);
     assert_eq!(secret(&s, "backup@nas2:22").as_deref(), Some("pw1"));
     assert_eq!(secret(&s, "backup@nas:22").as_deref(), Some("pw1"));
+
+    // A refused save (the name is taken) leaves the keychain as it was.
+    let mut clash = edit.clone();
+    clash.name = "NAS archive".into();
+    clash.password = Some(Sensitive::new("typed for nothing".into()));
+    let e = save(&c, &s, &clock(), dir.path(), &clash).unwrap_err();
+    assert!(e.message().contains("already exists"), "{}", e.message());
+    assert_eq!(secret(&s, "backup@nas2:22").as_deref(), Some("pw1"));
 
     // Deleting the last user of a password removes it.
     delete(&c, &s, other.id.into()).unwrap();

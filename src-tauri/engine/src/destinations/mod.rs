@@ -8,6 +8,14 @@
 //! Trust on first use: "Test connection" on an unknown SFTP host key or an untrusted FTPS
 //! certificate answers with its SHA-256 fingerprint ([`TrustPrompt`]); the user compares it
 //! and [`trust`] pins it. A changed key or certificate is refused, never accepted silently.
+//! The test itself is in [`check`].
+
+mod check;
+
+pub use check::{
+    test, DestinationTestReport, StepResult, StepStatus, TestFailure, TestStep, TrustPrompt,
+    TrustSubject,
+};
 
 use std::path::Path;
 
@@ -21,7 +29,6 @@ use crate::run::targets::{password_key, CatalogDestinations, Destinations};
 use crate::secrets::{SecretKey, SecretStore, Sensitive};
 use crate::storage::ftp::CertFingerprint;
 use crate::storage::sftp::hostkey::normalize_fingerprint;
-use crate::storage::{self, CheckStep};
 
 /// Longest destination name, in characters.
 pub const NAME_MAX_CHARS: usize = 80;
@@ -66,104 +73,6 @@ pub struct DestinationView {
     pub unencrypted: bool,
     /// A server destination whose password is in the keychain (always false for a folder).
     pub password_stored: bool,
-}
-
-/// The steps of "Test connection", in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub enum TestStep {
-    Connect,
-    CreateFolder,
-    WriteProbe,
-    RenameProbe,
-    ListFolder,
-    DeleteProbe,
-}
-
-impl From<CheckStep> for TestStep {
-    fn from(s: CheckStep) -> Self {
-        match s {
-            CheckStep::Connect => Self::Connect,
-            CheckStep::CreateFolder => Self::CreateFolder,
-            CheckStep::WriteProbe => Self::WriteProbe,
-            CheckStep::RenameProbe => Self::RenameProbe,
-            CheckStep::ListFolder => Self::ListFolder,
-            CheckStep::DeleteProbe => Self::DeleteProbe,
-        }
-    }
-}
-
-const STEPS: [CheckStep; 6] = [
-    CheckStep::Connect,
-    CheckStep::CreateFolder,
-    CheckStep::WriteProbe,
-    CheckStep::RenameProbe,
-    CheckStep::ListFolder,
-    CheckStep::DeleteProbe,
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub enum StepStatus {
-    Passed,
-    Failed,
-    /// Not reached: an earlier step failed.
-    Skipped,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct StepResult {
-    pub step: TestStep,
-    /// "connect and log in", "write a test file", ...
-    pub label: String,
-    pub status: StepStatus,
-}
-
-/// What the user is asked to trust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub enum TrustSubject {
-    SshHostKey,
-    TlsCertificate,
-}
-
-/// An unknown (or changed) server identity, for the trust dialog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct TrustPrompt {
-    pub subject: TrustSubject,
-    /// SHA-256: `SHA256:…` for a host key (as `ssh-keygen -lf` prints it), `AB:CD:…` for a
-    /// certificate.
-    pub fingerprint: String,
-    /// The server presents another identity than the one trusted: warn before trusting.
-    pub changed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct TestFailure {
-    pub code: ErrorKind,
-    /// Names the failed step: "Test connection failed at \"write a test file\": …".
-    pub message: String,
-}
-
-/// The answer to "Test connection".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct DestinationTestReport {
-    pub ok: bool,
-    pub steps: Vec<StepResult>,
-    pub failure: Option<TestFailure>,
-    pub trust: Option<TrustPrompt>,
-    pub unencrypted: bool,
 }
 
 /// One destination's storage figures.
@@ -349,25 +258,30 @@ pub fn save(
         Some(id) => {
             let old = catalog.get_destination(id)?;
             let old_key = password_key(&old).ok().flatten();
-            if let Some(key) = &key {
-                match password {
-                    Some(p) => secrets.set(key, p)?,
-                    None if old_key.as_ref() == Some(key) => {}
-                    None => {
-                        // The server or user changed: the password moves with them.
-                        let moved = match &old_key {
-                            Some(k) => secrets.get(k)?,
-                            None => None,
-                        };
-                        secrets.set(key, &moved.ok_or_else(password_required)?)?;
+            // The server or user changed and no password was typed: the stored one moves
+            // with them. Read before anything changes.
+            let moved = match (&key, password) {
+                (Some(k), None) if old_key.as_ref() != Some(k) => Some(
+                    match &old_key {
+                        Some(o) => secrets.get(o)?,
+                        None => None,
                     }
-                }
-            }
+                    .ok_or_else(password_required)?,
+                ),
+                _ => None,
+            };
+            // The catalog first: a taken name is refused before the keychain changes.
             let rec = catalog.update_destination(id, &settings)?;
+            let stored = match (&key, password.or(moved.as_ref())) {
+                (Some(k), Some(p)) => secrets.set(k, p),
+                _ => Ok(()),
+            };
+            if let Err(e) = stored {
+                catalog.update_destination(id, &old.settings)?;
+                return Err(e);
+            }
             if let Some(old_key) = old_key.filter(|k| Some(k) != key.as_ref()) {
-                if !key_shared(catalog, &old_key, id)? {
-                    secrets.delete(&old_key)?;
-                }
+                forget_password(catalog, secrets, &old_key, id)?;
             }
             rec
         }
@@ -384,9 +298,25 @@ pub fn delete(catalog: &Catalog, secrets: &dyn SecretStore, id: i64) -> Result<(
     let old = catalog.get_destination(id)?;
     catalog.delete_destination(id)?;
     if let Some(key) = password_key(&old).ok().flatten() {
-        if !key_shared(catalog, &key, id)? {
-            secrets.delete(&key)?;
-        }
+        forget_password(catalog, secrets, &key, id)?;
+    }
+    Ok(())
+}
+
+/// Removes a password no destination but `except` files under `key`. The destination is
+/// already changed or gone by then, so a keychain that refuses is only logged: a stale entry
+/// is harmless, and failing would misreport what happened.
+fn forget_password(
+    catalog: &Catalog,
+    secrets: &dyn SecretStore,
+    key: &SecretKey,
+    except: i64,
+) -> Result<()> {
+    if key_shared(catalog, key, except)? {
+        return Ok(());
+    }
+    if let Err(e) = secrets.delete(key) {
+        tracing::warn!(error = %e.log_line(), "could not remove an unused password from the keychain");
     }
     Ok(())
 }
@@ -408,128 +338,6 @@ pub fn trust(
     let rec = catalog.update_destination(id, &settings)?;
     tracing::info!(destination = id, "server identity trusted");
     view(rec, base_dir, secrets)
-}
-
-/// The keychain, except that the draft's typed password answers for the draft's key: "Test
-/// connection" works before anything is saved, and writes nothing.
-struct DraftSecrets<'a> {
-    inner: &'a dyn SecretStore,
-    key: Option<SecretKey>,
-    password: Option<Sensitive<String>>,
-}
-
-impl SecretStore for DraftSecrets<'_> {
-    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>> {
-        match (&self.key, &self.password) {
-            (Some(k), Some(p)) if k == key => Ok(Some(p.clone())),
-            _ => self.inner.get(key),
-        }
-    }
-
-    fn set(&self, _: &SecretKey, _: &Sensitive<String>) -> Result<()> {
-        Err(Error::internal("Test connection does not save passwords."))
-    }
-
-    fn delete(&self, _: &SecretKey) -> Result<()> {
-        Err(Error::internal(
-            "Test connection does not delete passwords.",
-        ))
-    }
-}
-
-/// "Test connection" on the draft as typed (saved or not): connect and log in, create the
-/// folder, write, rename, list and delete a probe file. Blocking (network).
-///
-/// # Errors
-/// `InvalidInput` when the settings cannot make a destination; a failing server is the
-/// report's `failure`, not an error.
-pub fn test(
-    catalog: &Catalog,
-    secrets: &dyn SecretStore,
-    base_dir: &Path,
-    draft: &DestinationDraft,
-) -> Result<DestinationTestReport> {
-    let settings = settings_of(draft, base_dir)?;
-    let candidate = record(draft.id.unwrap_or(0), &settings);
-    let key = password_key(&candidate)?;
-    let mut password = draft.password.clone().filter(|p| !p.expose().is_empty());
-    if password.is_none() {
-        // Editing a saved server whose address changed: its stored password, as saving would.
-        if let Some(id) = draft.id {
-            if let Some(old_key) = password_key(&catalog.get_destination(id)?).ok().flatten() {
-                if Some(&old_key) != key.as_ref() {
-                    password = secrets.get(&old_key)?;
-                }
-            }
-        }
-    }
-    let destination = CatalogDestinations::new(base_dir).build(&candidate)?;
-    let store = DraftSecrets {
-        inner: secrets,
-        key,
-        password,
-    };
-    let report = storage::test_connection(destination.as_ref(), &store);
-    let failed_step = report.failed.as_ref().map(|(s, _)| *s);
-    let steps = STEPS
-        .iter()
-        .map(|&s| StepResult {
-            step: s.into(),
-            label: s.to_string(),
-            status: if report.passed.contains(&s) {
-                StepStatus::Passed
-            } else if failed_step == Some(s) {
-                StepStatus::Failed
-            } else {
-                StepStatus::Skipped
-            },
-        })
-        .collect();
-    let trust = report
-        .failed
-        .as_ref()
-        .and_then(|(_, e)| trust_prompt(settings.kind, e));
-    let ok = report.is_ok();
-    let failure = report.into_result().err().map(|e| {
-        tracing::info!(error = %e.log_line(), "destination test failed");
-        TestFailure {
-            code: e.kind,
-            message: e.message().to_string(),
-        }
-    });
-    if ok {
-        tracing::info!(location = %destination.describe(), "destination test succeeded");
-    }
-    Ok(DestinationTestReport {
-        ok,
-        steps,
-        failure,
-        trust,
-        unencrypted: settings.kind == DestinationKind::Ftp,
-    })
-}
-
-/// The fingerprint a refusal carries (see `storage::sftp::hostkey` and `storage::ftp::tls`).
-fn trust_prompt(kind: DestinationKind, e: &Error) -> Option<TrustPrompt> {
-    let ctx = |key: &str| {
-        e.context()
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-    };
-    match kind {
-        DestinationKind::Sftp => Some(TrustPrompt {
-            subject: TrustSubject::SshHostKey,
-            fingerprint: ctx("host_key_sha256")?,
-            changed: ctx("host_key").as_deref() == Some("changed"),
-        }),
-        DestinationKind::Ftps => Some(TrustPrompt {
-            subject: TrustSubject::TlsCertificate,
-            fingerprint: ctx("fingerprint")?,
-            changed: ctx("pinned_fingerprint").is_some(),
-        }),
-        _ => None,
-    }
 }
 
 /// Storage figures of every destination. Local folders are measured (blocking file system
@@ -576,5 +384,4 @@ pub fn usage(
 }
 
 #[cfg(test)]
-#[path = "destinations_tests.rs"]
 mod tests;
