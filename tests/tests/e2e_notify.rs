@@ -3,7 +3,7 @@
 //! the `org.freedesktop.Notifications.Notify` call itself (dbus-monitor on the app's private
 //! bus). Along the way it drives, through the webview's IPC as the window will, the backend
 //! flow of the control panel: a site (the simulator), a local destination, a scheme from a
-//! preset, Backup now, the file on disk and in the table, and Delete.
+//! preset, Backup now with its progress events, the file on disk and in the table, and Delete.
 //!
 //! Needs the app built first (`make test` does it) and Xvfb, dbus, gnome-keyring and
 //! webkit2gtk-driver installed; a missing part fails the test.
@@ -28,6 +28,22 @@ async fn finished_run(c: &Client, after: i64) -> Value {
         assert!(Instant::now() < deadline, "the run did not end: {run}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Collects every `runProgress` event the window receives into `window.__bcProgress`, through
+/// the same event plugin the generated bindings listen with.
+async fn listen_to_progress(c: &Client) {
+    c.execute_async(
+        "const done = arguments[arguments.length - 1]; \
+         const t = window.__TAURI_INTERNALS__; window.__bcProgress = []; \
+         t.invoke('plugin:event|listen', { event: 'run-progress', target: { kind: 'Any' }, \
+           handler: t.transformCallback((e) => window.__bcProgress.push(e.payload)) }) \
+          .then(() => done(true), (e) => done(String(e)));",
+        vec![],
+    )
+    .await
+    .map(|v| assert_eq!(v, json!(true), "listening to run-progress"))
+    .unwrap();
 }
 
 #[test]
@@ -121,11 +137,42 @@ fn failures_notify_with_the_actionable_message_and_successes_only_when_asked() {
         )
         .await
         .unwrap();
+        listen_to_progress(&c).await;
         invoke(&c, "run_scheme_now", json!({ "schemeId": scheme }))
             .await
             .unwrap();
         let ok = finished_run(&c, failed["id"].as_i64().unwrap()).await;
         assert_eq!(ok["outcome"], "succeeded", "{ok}");
+        let progress = c
+            .execute("return window.__bcProgress;", vec![])
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = progress
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["type"].as_str())
+            .collect();
+        for want in ["started", "snapshot", "upload", "finished"] {
+            assert!(
+                kinds.contains(&want),
+                "the window must get {want} progress: {kinds:?}"
+            );
+        }
+        let snap = progress
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == "snapshot")
+            .unwrap();
+        assert!(
+            snap["phase"].is_string() && snap["done"].is_u64() && snap["bytes"].is_u64(),
+            "{snap}"
+        );
+        assert_eq!(
+            progress.as_array().unwrap().last().unwrap()["outcome"],
+            "succeeded"
+        );
         let files = invoke(&c, "list_backup_files", json!({})).await.unwrap();
         let file = &files[0];
         assert_eq!(files.as_array().unwrap().len(), 1, "{files}");
