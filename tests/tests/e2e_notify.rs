@@ -78,6 +78,8 @@ fn failures_notify_with_the_actionable_message_and_successes_only_when_asked() {
         )
         .await
         .unwrap();
+        let nothing = invoke(&c, "run_all_now", json!({})).await.unwrap_err();
+        assert_eq!(nothing["code"], "InvalidInput", "no scheme yet: {nothing}");
         let forms = invoke(
             &c,
             "preset_schemes",
@@ -188,6 +190,16 @@ fn failures_notify_with_the_actionable_message_and_successes_only_when_asked() {
         assert_eq!(
             std::fs::metadata(&on_disk).unwrap().len(),
             file["size"].as_u64().unwrap()
+        );
+        let usage = invoke(&c, "destination_usage", json!({})).await.unwrap();
+        assert_eq!(
+            (&usage[0]["used"], &usage[0]["quota"], &usage[0]["files"]),
+            (&file["size"], &json!(5_000_000_000u64), &json!(1)),
+            "{usage}"
+        );
+        assert!(
+            usage[0]["free"].is_u64(),
+            "a local disk reports free space: {usage}"
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(

@@ -17,6 +17,7 @@ pub use check::{
     TrustSubject,
 };
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
@@ -29,6 +30,7 @@ use crate::run::targets::{password_key, CatalogDestinations, Destinations};
 use crate::secrets::{SecretKey, SecretStore, Sensitive};
 use crate::storage::ftp::CertFingerprint;
 use crate::storage::sftp::hostkey::normalize_fingerprint;
+use crate::storage::{missing_is_empty, RemotePath};
 
 /// Longest destination name, in characters.
 pub const NAME_MAX_CHARS: usize = 80;
@@ -341,7 +343,9 @@ pub fn trust(
 }
 
 /// Storage figures of every destination. Local folders are measured (blocking file system
-/// calls); servers are not contacted: their total is what the catalog recorded.
+/// calls): this app's snapshot files in the destination folder and in every scheme folder
+/// below it, and the disk's free space. Servers are not contacted: their total is what the
+/// catalog recorded.
 ///
 /// # Errors
 /// `Catalog` only; a folder that cannot be measured says so in its `error`.
@@ -351,6 +355,7 @@ pub fn usage(
     base_dir: &Path,
 ) -> Result<Vec<DestinationUsage>> {
     let backups = catalog.list_backups()?;
+    let schemes = catalog.list_schemes()?;
     let mut out = Vec::new();
     for r in catalog.list_destinations()? {
         let mine: Vec<_> = backups
@@ -366,14 +371,19 @@ pub fn usage(
             error: None,
         };
         if r.settings.kind == DestinationKind::Local {
-            let measured = CatalogDestinations::new(base_dir)
-                .build(&r)
-                .and_then(|d| d.open(secrets))
-                .and_then(|mut s| s.usage());
-            match measured {
-                Ok(m) => {
-                    u.used = m.used;
-                    u.free = m.disk_free;
+            // Schemes write to folders below the destination's: each is measured once.
+            let mut folders = BTreeSet::from([String::new()]);
+            folders.extend(
+                schemes
+                    .iter()
+                    .filter(|s| i64::from(s.settings.destination_id) == r.id)
+                    .map(|s| s.settings.folder.clone()),
+            );
+            folders.extend(mine.iter().map(|b| b.file.folder.clone()));
+            match measure_local(&r, &folders, secrets, base_dir) {
+                Ok((used, free)) => {
+                    u.used = used;
+                    u.free = free;
                 }
                 Err(e) => u.error = Some(e.message().to_string()),
             }
@@ -381,6 +391,22 @@ pub fn usage(
         out.push(u);
     }
     Ok(out)
+}
+
+/// (bytes of this app's snapshots in `folders`, free space on the disk).
+fn measure_local(
+    r: &DestinationRecord,
+    folders: &BTreeSet<String>,
+    secrets: &dyn SecretStore,
+    base_dir: &Path,
+) -> Result<(u64, Option<u64>)> {
+    let mut session = CatalogDestinations::new(base_dir).build(r)?.open(secrets)?;
+    let mut used = 0;
+    for f in folders {
+        let listed = missing_is_empty(session.list(&RemotePath::parse(f)?))?;
+        used += listed.iter().map(|b| b.size).sum::<u64>();
+    }
+    Ok((used, session.usage()?.disk_free))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::check::trust_prompt;
 use super::*;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::secrets::MemoryStore;
 use crate::storage::sftp::{hostkey, HostKeyInfo};
 
@@ -79,15 +79,45 @@ fn a_local_folder_is_saved_tested_and_measured() {
         vec![0u8; 1234],
     )
     .unwrap();
+    // A scheme's folder below the destination's counts too.
+    std::fs::create_dir_all(dir.path().join("Backups/acme")).unwrap();
+    std::fs::write(
+        dir.path()
+            .join("Backups/acme/acme.atlassian.net-basic-2026-03-02_0000.zip"),
+        vec![0u8; 766],
+    )
+    .unwrap();
+    c.insert_site("https://acme.atlassian.net", "a@b.co", clock().now())
+        .unwrap();
+    let scheme = crate::schemes::validate(
+        &crate::schemes::SchemeInput {
+            name: "N".into(),
+            site_id: Some(1),
+            kind: Some(crate::snapshot::SnapshotKind::Basic),
+            days: vec![crate::schedule::Day::Monday],
+            destination_id: Some(v.id),
+            folder: "acme".into(),
+            ..Default::default()
+        },
+        &crate::schemes::SchemeContext {
+            existing: &[],
+            site_time_zone: None,
+            computer_time_zone: chrono_tz::UTC,
+        },
+    )
+    .unwrap();
+    let scheme = c.insert_scheme(&scheme, clock().now()).unwrap();
     let u = usage(&c, &s, dir.path()).unwrap();
     assert_eq!(u.len(), 1);
     assert_eq!(
         (u[0].used, u[0].quota, u[0].files),
-        (1234, Some(1_000_000), 0)
+        (2000, Some(1_000_000), 0),
+        "the destination folder and the scheme's folder below it"
     );
     assert!(u[0].free.is_some(), "a local disk reports its free space");
 
     assert_eq!(list(&c, &s, dir.path()).unwrap(), vec![v.clone()]);
+    c.delete_scheme(scheme.id).unwrap();
     delete(&c, &s, i64::from(v.id)).unwrap();
     assert!(list(&c, &s, dir.path()).unwrap().is_empty());
 }
