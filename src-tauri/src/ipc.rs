@@ -1,9 +1,10 @@
 //! The one list of commands and events: it feeds the invoke handler and the generated
 //! TypeScript bindings (`frontend/src/lib/bindings.ts`).
 
-use tauri_specta::{collect_commands, Builder};
+use tauri_specta::{collect_commands, collect_events, Builder};
 
-use crate::commands::{app, sites};
+use crate::commands::{app, backups, destinations, preferences, runs, schemes, sites};
+use crate::events::RunProgress;
 
 pub fn builder() -> Builder<tauri::Wry> {
     // One type per struct: the IPC types are plain data, the same in both directions.
@@ -15,8 +16,31 @@ pub fn builder() -> Builder<tauri::Wry> {
             sites::test_connection,
             sites::remove_site_token,
             sites::delete_site,
+            destinations::list_destinations,
+            destinations::save_destination,
+            destinations::delete_destination,
+            destinations::test_destination,
+            destinations::trust_destination_fingerprint,
+            destinations::destination_usage,
+            schemes::list_schemes,
+            schemes::scheme_presets,
+            schemes::preset_schemes,
+            schemes::time_zones,
+            schemes::save_scheme,
+            schemes::set_scheme_paused,
+            schemes::delete_scheme,
+            runs::run_scheme_now,
+            runs::run_all_now,
+            runs::latest_attempt,
+            runs::run_history,
+            backups::list_backup_files,
+            backups::delete_backup_file,
+            backups::show_in_folder,
+            preferences::get_preferences,
+            preferences::set_preferences,
             app::app_info,
         ])
+        .events(collect_events![RunProgress])
 }
 
 /// The bindings as they should be committed.

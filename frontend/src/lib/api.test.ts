@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { AppError, deleteSite, listSites, removeSiteToken } from "./api";
+import {
+  AppError,
+  deleteScheme,
+  deleteSite,
+  listSites,
+  removeSiteToken,
+  runHistory,
+  saveScheme,
+} from "./api";
 
 describe("api", () => {
   it("returns the data of a successful command", async () => {
@@ -37,5 +45,32 @@ describe("api", () => {
     const error = await listSites().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: "Internal", message: "boom" });
+  });
+
+  it("hands back per-field scheme errors as data, not as a thrown error", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "save_scheme")
+        return { type: "invalid", errors: [{ field: "days", message: "Choose at least one day of the week." }] };
+      throw new Error(`unexpected ${cmd}`);
+    });
+    const outcome = await saveScheme({
+      id: null, name: "Nightly", siteId: 1, kind: "basic", days: [], time: null,
+      timeZone: null, keep: null, destinationId: 1, folder: "", paused: false,
+    });
+    expect(outcome).toEqual({ type: "invalid", errors: [{ field: "days", message: "Choose at least one day of the week." }] });
+  });
+
+  it("sends run and scheme arguments in camelCase", async () => {
+    const seen: unknown[] = [];
+    mockIPC((cmd, args) => {
+      seen.push({ cmd, args });
+      return cmd === "run_history" ? [] : null;
+    });
+    await deleteScheme(4, true);
+    await runHistory(null, 50);
+    expect(seen).toEqual([
+      { cmd: "delete_scheme", args: { schemeId: 4, deleteFiles: true } },
+      { cmd: "run_history", args: { schemeId: null, limit: 50, beforeRunId: null } },
+    ]);
   });
 });

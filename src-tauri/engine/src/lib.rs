@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod checksum;
 pub mod clock;
 pub mod data_dir;
+pub mod destinations;
 pub mod error;
 pub mod jira;
 pub mod retention;

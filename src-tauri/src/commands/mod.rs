@@ -1,8 +1,13 @@
 //! Tauri commands: thin wrappers that turn IPC input into engine calls and engine errors into
-//! `{code, message}`. Blocking work (SQLite, the keychain over D-Bus) runs off the async
-//! workers.
+//! `{code, message}`. Blocking work (SQLite, the keychain over D-Bus, FTP and SFTP) runs off
+//! the async workers.
 
 pub mod app;
+pub mod backups;
+pub mod destinations;
+pub mod preferences;
+pub mod runs;
+pub mod schemes;
 pub mod sites;
 
 use crate::error::{IpcError, IpcResult};

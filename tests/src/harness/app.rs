@@ -181,6 +181,27 @@ pub async fn el(c: &Client, id: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Calls a backend command through the webview's IPC, exactly as the frontend's generated
+/// bindings do; `Err` is the command's `{code, message}`.
+pub async fn invoke(
+    c: &Client,
+    cmd: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Value> {
+    let script = "const [cmd, args, done] = arguments; \
+        window.__TAURI_INTERNALS__.invoke(cmd, args).then( \
+          (data) => done({ ok: data === undefined ? null : data }), \
+          (error) => done({ err: error }));";
+    let v = c
+        .execute_async(script, vec![serde_json::json!(cmd), args])
+        .await
+        .unwrap_or_else(|e| panic!("invoke {cmd}: {e}"));
+    match v.get("err") {
+        Some(e) => Err(e.clone()),
+        None => Ok(v["ok"].clone()),
+    }
+}
+
 /// True when the element is missing or hidden.
 pub async fn absent(c: &Client, id: &str) -> bool {
     match c.find(Locator::Css(&by_id(id))).await {

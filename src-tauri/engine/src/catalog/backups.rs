@@ -186,6 +186,17 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Every recorded file, newest first: the control panel's table (tens of thousands of
+    /// rows are a few MB; the UI sorts and filters them itself).
+    pub fn list_backups(&self) -> Result<Vec<BackupRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM backup_file ORDER BY created_at DESC, id DESC"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// What rotation may consider: the scheme's files in the folder it writes to.
     pub fn rotation_records(
         &self,
@@ -303,6 +314,17 @@ mod tests {
             "only the folder the scheme writes to"
         );
         assert_eq!(c.backups_in_folder(1, "jira/acme").unwrap().len(), 3);
+        let all: Vec<_> = c
+            .list_backups()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.file.name)
+            .collect();
+        assert_eq!(
+            all,
+            vec!["a2.zip", "b1.zip", "a1.zip", "a0.zip"],
+            "newest first"
+        );
     }
 
     #[test]

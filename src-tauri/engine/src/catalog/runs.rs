@@ -45,9 +45,10 @@ pub enum RunTrigger {
     Manual,
 }
 
-/// The steps of a run, in order.
+/// The steps of a run, in order. Named `RunPhase` across IPC, beside the snapshot's own
+/// `Phase` (which walk step it is in); the container name does not reach JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", rename = "RunPhase")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Phase {
     Snapshot,

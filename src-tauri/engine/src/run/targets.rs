@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::catalog::destinations::{DestinationKind, DestinationRecord};
 use crate::error::{Error, Result};
+use crate::secrets::SecretKey;
 use crate::storage::ftp::{CertFingerprint, FtpTimeouts, TlsTrust};
 use crate::storage::sftp::{SftpAuth, SftpDestination, DEFAULT_PORT as SFTP_PORT};
 use crate::storage::{Destination, FtpConfig, FtpDestination, FtpSecurity, LocalDestination};
@@ -49,61 +50,82 @@ impl fmt::Debug for CatalogDestinations {
 impl Destinations for CatalogDestinations {
     fn build(&self, record: &DestinationRecord) -> Result<Arc<dyn Destination>> {
         let s = &record.settings;
-        let required = |value: &Option<String>, what: &str| {
-            value
-                .clone()
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| {
-                    Error::invalid_input(format!(
-                        "The destination \"{}\" has no {what}. Edit the destination and enter it.",
-                        s.name
-                    ))
-                })
-        };
         Ok(match s.kind {
             DestinationKind::Local => Arc::new(LocalDestination::new(
                 &self.base_dir,
                 &s.folder,
                 s.quota_bytes,
             )?),
-            DestinationKind::Ftp | DestinationKind::Ftps => {
-                let pinned = s
-                    .pinned_fingerprint
-                    .as_deref()
-                    .map(CertFingerprint::parse)
-                    .transpose()?;
-                Arc::new(FtpDestination::new(FtpConfig {
-                    host: required(&s.host, "server")?,
-                    port: s.port,
-                    username: required(&s.user_name, "user name")?,
-                    folder: s.folder.clone(),
-                    security: if s.kind == DestinationKind::Ftps {
-                        FtpSecurity::ExplicitTls
-                    } else {
-                        FtpSecurity::Plain
-                    },
-                    trust: TlsTrust {
-                        pinned,
-                        extra_roots_pem: None,
-                    },
-                    quota: s.quota_bytes,
-                    timeouts: FtpTimeouts::default(),
-                })?)
-            }
-            DestinationKind::Sftp => {
-                let d = SftpDestination::new(
-                    &required(&s.host, "server")?,
-                    s.port.unwrap_or(SFTP_PORT),
-                    &required(&s.user_name, "user name")?,
-                    SftpAuth::Password,
-                    &s.folder,
-                )?;
-                Arc::new(match s.pinned_fingerprint.as_deref() {
-                    Some(fp) => d.with_host_key(fp)?,
-                    None => d,
-                })
-            }
+            DestinationKind::Ftp | DestinationKind::Ftps => Arc::new(ftp_destination(record)?),
+            DestinationKind::Sftp => Arc::new(sftp_destination(record)?),
         })
+    }
+}
+
+/// Where the destination's password is filed in the keychain; `None` for a local folder.
+/// Derived from the validated destination (host without brackets, default port), the same
+/// way opening it reads it.
+///
+/// # Errors
+/// As [`Destinations::build`].
+pub fn password_key(record: &DestinationRecord) -> Result<Option<SecretKey>> {
+    Ok(match record.settings.kind {
+        DestinationKind::Local => None,
+        DestinationKind::Ftp | DestinationKind::Ftps => Some(ftp_destination(record)?.secret_key()),
+        DestinationKind::Sftp => Some(sftp_destination(record)?.password_key()),
+    })
+}
+
+fn required(record: &DestinationRecord, value: &Option<String>, what: &str) -> Result<String> {
+    value
+        .clone()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "The destination \"{}\" has no {what}. Edit the destination and enter it.",
+                record.settings.name
+            ))
+        })
+}
+
+fn ftp_destination(record: &DestinationRecord) -> Result<FtpDestination> {
+    let s = &record.settings;
+    let pinned = s
+        .pinned_fingerprint
+        .as_deref()
+        .map(CertFingerprint::parse)
+        .transpose()?;
+    FtpDestination::new(FtpConfig {
+        host: required(record, &s.host, "server")?,
+        port: s.port,
+        username: required(record, &s.user_name, "user name")?,
+        folder: s.folder.clone(),
+        security: if s.kind == DestinationKind::Ftps {
+            FtpSecurity::ExplicitTls
+        } else {
+            FtpSecurity::Plain
+        },
+        trust: TlsTrust {
+            pinned,
+            extra_roots_pem: None,
+        },
+        quota: s.quota_bytes,
+        timeouts: FtpTimeouts::default(),
+    })
+}
+
+fn sftp_destination(record: &DestinationRecord) -> Result<SftpDestination> {
+    let s = &record.settings;
+    let d = SftpDestination::new(
+        &required(record, &s.host, "server")?,
+        s.port.unwrap_or(SFTP_PORT),
+        &required(record, &s.user_name, "user name")?,
+        SftpAuth::Password,
+        &s.folder,
+    )?;
+    match s.pinned_fingerprint.as_deref() {
+        Some(fp) => d.with_host_key(fp),
+        None => Ok(d),
     }
 }
 
@@ -148,5 +170,20 @@ mod tests {
             assert_eq!(e.kind, crate::ErrorKind::InvalidInput);
             assert!(e.message().contains("has no server"), "{}", e.message());
         }
+        assert_eq!(
+            password_key(&record(DestinationKind::Local, None)).unwrap(),
+            None
+        );
+        let key = |kind| {
+            password_key(&record(kind, Some("[::1]")))
+                .unwrap()
+                .unwrap()
+                .account()
+                .to_string()
+        };
+        // What opening the destination reads: FTP and FTPS share one password.
+        assert_eq!(key(DestinationKind::Ftps), "ftp-password:backup@::1:21");
+        assert_eq!(key(DestinationKind::Ftp), key(DestinationKind::Ftps));
+        assert_eq!(key(DestinationKind::Sftp), "sftp-password:backup@::1:22");
     }
 }
