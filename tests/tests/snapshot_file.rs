@@ -375,7 +375,8 @@ async fn extended_snapshot_of_the_small_site_has_every_attachment_by_sha256() {
         ..SimConfig::default()
     };
     let (path, s) = snapshot_with_sim(config, SnapshotKind::Extended, out.path()).await;
-    let m = verify(&path).unwrap().manifest;
+    verify(&path).unwrap();
+    let m = inspect(&path).unwrap();
     let by_path: BTreeMap<&str, &str> = m
         .entries
         .iter()

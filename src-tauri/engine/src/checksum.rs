@@ -52,6 +52,13 @@ impl fmt::Debug for Sha256 {
 pub struct Digest(pub [u8; 32]);
 
 impl Digest {
+    /// Parses 64 hex digits (either case); `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex, &mut out).ok()?;
+        Some(Self(out))
+    }
+
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }

@@ -287,7 +287,7 @@ async fn snapshot(
     Ok(())
 }
 
-fn print_manifest(m: &Manifest) {
+fn print_manifest<E>(m: &Manifest<E>) {
     println!("site: {} ({})", m.site.url, m.site.server_title);
     println!(
         "type: {:?}, taken {} → {}",

@@ -650,7 +650,7 @@ fn source_error(e: io::Error, path: &str) -> Error {
 
 /// A 128-bit fingerprint of an entry name: duplicates are refused without keeping every name
 /// in memory (a chance collision among a million names is about 1 in 10^26).
-fn name_key(path: &str) -> u128 {
+pub(super) fn name_key(path: &str) -> u128 {
     let half = |salt: u8| {
         let mut h = DefaultHasher::new();
         salt.hash(&mut h);
