@@ -12,6 +12,7 @@
 //! `votes` and `properties`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -47,16 +48,23 @@ pub async fn walk(
     projects: &[ProjectRef],
 ) -> Result<Vec<AttachmentRef>> {
     tracker.start(Phase::ListingIssues, Some(projects.len() as u64));
-    let mut ids: Vec<(String, String)> = Vec::new();
+    // Every id of the site is held until its chunk is fetched (100,000 on a large site): the
+    // project id is shared, and the list is cut into chunks without a copy.
+    let mut ids: Vec<(Arc<str>, String)> = Vec::new();
     for p in projects {
+        let project: Arc<str> = Arc::from(p.id.as_str());
         for id in issue_ids(client, &p.id).await? {
-            ids.push((p.id.clone(), id));
+            ids.push((Arc::clone(&project), id));
         }
         tracker.step(Phase::ListingIssues, 1, Some(projects.len() as u64));
     }
     let total = ids.len() as u64;
     tracker.start(Phase::Issues, Some(total));
-    let chunks: Vec<Vec<(String, String)>> = ids.chunks(BULK).map(<[_]>::to_vec).collect();
+    let mut chunks: Vec<Vec<(Arc<str>, String)>> = Vec::with_capacity(ids.len().div_ceil(BULK));
+    let mut rest = ids.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(BULK).collect());
+    }
     let found: Vec<Vec<AttachmentRef>> = stream::iter(chunks)
         .map(|chunk| async move {
             let n = chunk.len() as u64;
@@ -108,7 +116,7 @@ async fn chunk_of_issues(
     client: &JiraClient,
     opts: &WalkOptions,
     sink: &SinkHandle,
-    chunk: Vec<(String, String)>,
+    chunk: Vec<(Arc<str>, String)>,
 ) -> Result<Vec<AttachmentRef>> {
     let id_list: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
     let body = json!({ "issueIdsOrKeys": id_list, "fields": ["*all"] });
@@ -142,10 +150,7 @@ async fn chunk_of_issues(
     }
     let mut changelogs = changelogs(client, &present).await?;
 
-    let project_of: HashMap<&str, &str> = chunk
-        .iter()
-        .map(|(p, i)| (i.as_str(), p.as_str()))
-        .collect();
+    let project_of: HashMap<&str, &str> = chunk.iter().map(|(p, i)| (i.as_str(), &**p)).collect();
     let mut docs = stream::iter(present.iter())
         .map(|id| {
             let body = bodies.remove(id);

@@ -123,7 +123,7 @@ pub async fn take_snapshot(
         started_at,
     };
     let writer = SnapshotWriter::create(out_dir, &name, meta)?;
-    let (handle, thread) = sink::spawn(ZipSink { writer, open: None }, 256);
+    let (handle, thread) = sink::spawn(ZipSink { writer, open: None }, 64);
     let walked = walk(client, opts, &handle, tracker).await;
     drop(handle);
     let (sink, written) = tokio::task::spawn_blocking(move || thread.join())
