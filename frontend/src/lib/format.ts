@@ -50,3 +50,18 @@ export function formatDays(days: readonly string[]): string {
 export function words(id: string): string {
   return id.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 }
+
+/** A compact timestamp for tables: "Dec 2, 14:47" (the year only when not this year). */
+export function formatShort(value: string | null | undefined, now: Date = new Date()): string {
+  if (!value) return "—";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return new Intl.DateTimeFormat(undefined, {
+    year: date.getFullYear() === now.getFullYear() ? undefined : "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).format(date);
+}
