@@ -56,3 +56,18 @@ describe("Control panel", () => {
     expect(calls.some((c) => c.cmd === "run_all_now")).toBe(true);
   });
 });
+
+describe("Backup files table with 10,000 rows", () => {
+  it("draws only the visible rows and filters them all", async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) =>
+      backupFile({ id: i + 1, name: `acme-basic-${String(i).padStart(5, "0")}.zip` }),
+    );
+    mockIPC(base({ list_backup_files: () => many }).handler);
+    render(ControlPanelPage);
+    await waitFor(() => expect(screen.getByTestId("files-count")).toHaveTextContent("10000 files"));
+    expect(screen.getAllByTestId("file-row").length).toBeLessThan(40);
+    await fireEvent.input(screen.getByTestId("files-filter"), { target: { value: "09999" } });
+    await waitFor(() => expect(screen.getAllByTestId("file-row")).toHaveLength(1));
+    expect(screen.getByTestId("files-count")).toHaveTextContent("1 of 10000");
+  });
+});

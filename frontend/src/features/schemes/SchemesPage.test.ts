@@ -51,3 +51,34 @@ describe("Schemes page", () => {
     );
   });
 });
+
+describe("Schemes page editing", () => {
+  it("the pencil opens the scheme filled in and saves it under its id", async () => {
+    const { handler, calls } = base({
+      save_scheme: (args: { input: { id: number } }) => ({ type: "saved", scheme: scheme({ id: args.input.id }) }),
+    });
+    mockIPC(handler);
+    render(SchemesPage);
+    await fireEvent.click(await screen.findByTestId("scheme-edit"));
+    expect(screen.getByTestId("scheme-name")).toHaveValue("Basic daily");
+    expect(screen.getByTestId("scheme-day-sunday")).toBeChecked();
+    await fireEvent.input(screen.getByTestId("scheme-keep"), { target: { value: "5" } });
+    await fireEvent.click(screen.getByTestId("scheme-save"));
+    await waitFor(() => expect(screen.queryByTestId("scheme-dialog")).toBeNull());
+    const input = (calls.find((c) => c.cmd === "save_scheme")?.args as { input: Record<string, unknown> }).input;
+    expect(input).toMatchObject({ id: 1, name: "Basic daily", keep: 5, folder: "acme" });
+  });
+
+  it("deletes the files too only when ticked", async () => {
+    const { handler, calls } = base({ delete_scheme: () => null });
+    mockIPC(handler);
+    render(SchemesPage);
+    await fireEvent.click(await screen.findByTestId("scheme-delete"));
+    await fireEvent.click(screen.getByTestId("scheme-delete-files"));
+    expect(screen.getByTestId("scheme-delete-dialog")).toHaveTextContent("cannot be recovered");
+    await fireEvent.click(screen.getByTestId("scheme-delete-confirm"));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === "delete_scheme")?.args).toEqual({ schemeId: 1, deleteFiles: true }),
+    );
+  });
+});
