@@ -347,3 +347,29 @@ fn trust_prompt_field_messages_and_a_failing_destination_in_the_window() {
         c.close().await.unwrap();
     });
 }
+
+#[test]
+fn the_window_follows_a_dark_desktop_theme() {
+    let mut app = AppUnderTest::start();
+    app.extra_env
+        .push(("GTK_THEME".into(), "Adwaita:dark".into()));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = app.launch().await;
+        el(&c, "page-configuration").await;
+        let dark = c
+            .execute(
+                "return matchMedia('(prefers-color-scheme: dark)').matches;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        shot(&c, "page-configuration-dark.png").await;
+        assert_eq!(
+            dark,
+            serde_json::json!(true),
+            "a dark GTK theme must reach the page as prefers-color-scheme: dark"
+        );
+        c.close().await.unwrap();
+    });
+}
