@@ -18,6 +18,7 @@ use backup_center_engine::catalog::Catalog;
 use backup_center_engine::clock::{Clock, SystemClock};
 use backup_center_engine::data_dir::catalog_path;
 use backup_center_engine::destinations::{self, DestinationDraft};
+use backup_center_engine::jira::ClientOptions;
 use backup_center_engine::schedule::parse_time_zone;
 use backup_center_engine::schemes::{self, Preset, SchemeContext};
 use backup_center_engine::secrets::{KeyringStore, Sensitive};
@@ -71,7 +72,12 @@ fn xdg_dirs(home: &Path) -> Vec<(&'static str, PathBuf)> {
 
 /// The sample site (the simulator's admin and token in the keychain), a local destination
 /// and the "Basic daily" and "Extended Mon/Wed/Fri" presets; returns the Basic scheme's name.
-fn configure(data_dir: &Path, base_url: &str, backups: &Path) -> String {
+fn configure(
+    rt: &tokio::runtime::Runtime,
+    data_dir: &Path,
+    base_url: &str,
+    backups: &Path,
+) -> String {
     let catalog = Catalog::open(&catalog_path(data_dir)).unwrap_or_else(|e| fail(e));
     let secrets = KeyringStore::new();
     let clock = SystemClock;
@@ -87,6 +93,20 @@ fn configure(data_dir: &Path, base_url: &str, backups: &Path) -> String {
         },
     )
     .unwrap_or_else(|e| fail(format!("saving the sample site: {e}")));
+    // Test connection once, as the window would: the site shows its user and admin status.
+    rt.block_on(sites::test_connection(
+        &catalog,
+        &secrets,
+        &clock,
+        &SiteDraft {
+            id: Some(site.id.into()),
+            url: site.url.clone(),
+            email: site.email.clone(),
+            token: None,
+        },
+        ClientOptions::default(),
+    ))
+    .unwrap_or_else(|e| fail(format!("testing the sample site: {e}")));
     let destination = destinations::save(
         &catalog,
         &secrets,
@@ -111,13 +131,7 @@ fn configure(data_dir: &Path, base_url: &str, backups: &Path) -> String {
     for preset in [Preset::BasicDaily, Preset::ExtendedMonWedFri] {
         let taken: Vec<(u32, String)> = catalog.scheme_names().unwrap_or_else(|e| fail(e));
         let names: Vec<String> = taken.iter().map(|(_, n)| n.clone()).collect();
-        for input in schemes::preset_inputs(
-            preset,
-            site.id as u32,
-            destination.id as u32,
-            "demo",
-            &names,
-        ) {
+        for input in schemes::preset_inputs(preset, site.id, destination.id, "demo", &names) {
             let ctx = SchemeContext {
                 existing: &taken,
                 site_time_zone: None,
@@ -185,7 +199,7 @@ fn main() {
         .unwrap_or_else(|e| fail(format!("starting the simulator: {e}")));
     println!("demo: Jira Cloud simulator at {}", sim.base_url);
 
-    let scheme = configure(&data_dir, &sim.base_url, &backups);
+    let scheme = configure(&rt, &data_dir, &sim.base_url, &backups);
     println!("demo: taking a first backup with scheme \"{scheme}\" …");
     let status = Command::new(&cli)
         .args(["run", "--scheme", &scheme, "--data-dir"])
