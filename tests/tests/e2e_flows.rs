@@ -35,6 +35,15 @@ async fn wait_css(c: &Client, css: &str, secs: u64, what: &str) -> fantoccini::e
     }
 }
 
+/// Clicks a button once it is enabled (pages enable theirs once their data is loaded).
+async fn click_enabled(c: &Client, id: &str) {
+    wait_css(c, &format!("{}:enabled", by_id(id)), 20, id)
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn text(c: &Client, id: &str) -> String {
     el(c, id).await.text().await.unwrap()
 }
@@ -72,11 +81,7 @@ async fn add_local_destination(c: &Client, name: &str, folder: &Path) {
 
 /// Schemes: "+" (enabled once the sites and destinations are loaded) opens the dialog.
 async fn new_scheme(c: &Client) {
-    wait_css(c, "[data-testid=scheme-new]:enabled", 10, "+ is enabled")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_enabled(c, "scheme-new").await;
     el(c, "scheme-dialog").await;
 }
 
@@ -140,7 +145,7 @@ fn a_backup_from_site_to_deleted_file_through_the_window() {
 
         click(&c, "nav-control-panel").await;
         el(&c, "latest-none").await;
-        click(&c, "run-all").await;
+        click_enabled(&c, "run-all").await;
         // The live progress: a bar and the phase while the snapshot is taken.
         el(&c, "run-progress").await;
         wait_css(
@@ -321,6 +326,13 @@ fn trust_prompt_field_messages_and_a_failing_destination_in_the_window() {
         shot(&c, "dialog-scheme-errors.png").await;
         // Fix them: a preset and the broken destination.
         click(&c, "preset-basicDaily").await;
+        wait_css(
+            &c,
+            "[data-testid=scheme-day-sunday]:checked",
+            10,
+            "the preset fills in the days",
+        )
+        .await;
         let dest = el(&c, "scheme-destination").await;
         dest.select_by_label("Broken disk").await.unwrap();
         click(&c, "scheme-save").await;
@@ -330,7 +342,7 @@ fn trust_prompt_field_messages_and_a_failing_destination_in_the_window() {
         std::fs::remove_dir_all(&folder).unwrap();
         std::fs::write(&folder, b"not a folder").unwrap();
         click(&c, "nav-control-panel").await;
-        click(&c, "run-all").await;
+        click_enabled(&c, "run-all").await;
         wait_css(
             &c,
             "[data-testid=latest-state][data-state=failed]",
