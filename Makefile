@@ -4,7 +4,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
-.PHONY: run test bench bench-build bench-snapshot bench-ftp bench-sftp system-run system-test frontend-deps frontend app lint rust-tests frontend-tests bindings clean
+.PHONY: run demo test bench bench-build bench-snapshot bench-ftp bench-sftp system-run system-test frontend-deps frontend app lint rust-tests frontend-tests bindings clean
 
 # What building and running the desktop app needs on Debian/Ubuntu.
 PKGS_RUN := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev \
@@ -36,6 +36,13 @@ app: frontend
 
 run: system-run app
 	cargo run -p backup-center
+
+# The app against the Jira Cloud simulator with a sample site (its token in a private
+# keychain), a local destination, two preset schemes and a first backup already taken; all
+# in target/demo, recreated each time. DEMO_ARGS e.g. "--size medium".
+demo: system-test app
+	cargo build -p backup-center-tests --bin demo
+	$${CARGO_TARGET_DIR:-target}/debug/demo $(DEMO_ARGS)
 
 lint: frontend
 	cargo fmt --all --check

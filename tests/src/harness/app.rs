@@ -39,6 +39,8 @@ pub struct AppUnderTest {
     pub keyring: SecretService,
     pub x: Xvfb,
     pub data_home: PathBuf,
+    /// More environment for the app (e.g. `GTK_THEME` for the dark theme); set before launch.
+    pub extra_env: Vec<(String, String)>,
     dirs: Vec<(&'static str, PathBuf)>,
     driver: Option<WebDriverServer>,
     _home: tempfile::TempDir,
@@ -75,6 +77,7 @@ impl AppUnderTest {
             keyring,
             x,
             data_home,
+            extra_env: Vec::new(),
             dirs,
             driver: None,
             _home: home,
@@ -91,6 +94,7 @@ impl AppUnderTest {
         env.push(("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.address.clone()));
         env.push(("BACKUP_CENTER_LOG".into(), "debug".into()));
         env.push(("NO_AT_BRIDGE".into(), "1".into()));
+        env.extend(self.extra_env.iter().cloned());
         env
     }
 
