@@ -15,7 +15,6 @@ use backup_center_engine::snapshot::progress::Tracker;
 use backup_center_engine::snapshot::walk::WalkOptions;
 use backup_center_engine::snapshot::{inspect, take_snapshot, verify, SnapshotKind};
 use backup_center_engine::ErrorKind;
-use bc_tests::harness::workspace_root;
 use bc_tests::sim::{self, Faults, SimConfig};
 
 fn client(url: &str, email: &str, token: &str) -> JiraClient {
@@ -248,16 +247,7 @@ async fn an_interrupted_run_leaves_no_zip_and_no_part() {
 }
 
 fn cli() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("debug/backup-center-cli");
-    assert!(
-        bin.is_file(),
-        "{} is missing: `make test` builds it (cargo build -p backup-center-engine --bins)",
-        bin.display()
-    );
-    bin
+    bc_tests::harness::debug_binary("backup-center-cli")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

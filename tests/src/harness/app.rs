@@ -14,16 +14,7 @@ pub const IDENTIFIER: &str = "app.backupcenter.desktop";
 pub const WINDOW_TITLE: &str = "Backup Center";
 
 pub fn app_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("debug/backup-center");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build the app first (`make test` runs `cargo build -p backup-center`)",
-        bin.display()
-    );
-    bin
+    super::debug_binary("backup-center")
 }
 
 /// Where end-to-end tests leave screenshots to look at.

@@ -17,7 +17,7 @@ mod x11;
 
 pub use desktop::{xdotool, SecretService, SessionBus, TrayHost, WebDriverServer, Xvfb};
 pub use notifications::{NotifyCall, NotifyMonitor};
-pub use process::{require_program, wait_until, workspace_root, Child};
+pub use process::{debug_binary, require_program, wait_until, workspace_root, Child};
 pub use sshd::{test_user, Sshd, KEY_PASSPHRASE, TEST_PASSWORD, TEST_USER};
 pub use system::{Account, Tmpfs};
 pub use vsftpd::{FtpTls, TestPki, Vsftpd, VsftpdOptions};

@@ -79,6 +79,22 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A binary of this workspace's debug build (`make test` builds them all first); fails the
+/// test, never skips it, when it is missing.
+pub fn debug_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let bin = target.join("debug").join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: `make test` builds it (cargo build -p backup-center \
+         -p backup-center-engine --bins)",
+        bin.display()
+    );
+    bin
+}
+
 /// Polls `ready` every 50 ms until it returns true or `timeout` passes.
 pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;

@@ -5,22 +5,12 @@ use std::process::{Command, Output};
 
 use backup_center_engine::catalog::runs::RunOutcome;
 use backup_center_engine::run::lock::SchemeLock;
-use bc_tests::harness::workspace_root;
 use bc_tests::sim;
 
 use super::{files_in, only_verified_backups, Setup};
 
 pub fn cli() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("debug/backup-center-cli");
-    assert!(
-        bin.is_file(),
-        "{} is missing: `make test` builds it (cargo build -p backup-center-engine --bins)",
-        bin.display()
-    );
-    bin
+    bc_tests::harness::debug_binary("backup-center-cli")
 }
 
 /// `backup-center-cli <args> --data-dir <setup's> --token-env BC_TEST_TOKEN`.
