@@ -17,7 +17,6 @@ pub use check::{
     TrustSubject,
 };
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
@@ -30,7 +29,6 @@ use crate::run::targets::{password_key, CatalogDestinations, Destinations};
 use crate::secrets::{SecretKey, SecretStore, Sensitive};
 use crate::storage::ftp::CertFingerprint;
 use crate::storage::sftp::hostkey::normalize_fingerprint;
-use crate::storage::{missing_is_empty, RemotePath};
 
 /// Longest destination name, in characters.
 pub const NAME_MAX_CHARS: usize = 80;
@@ -343,8 +341,8 @@ pub fn trust(
 }
 
 /// Storage figures of every destination. Local folders are measured (blocking file system
-/// calls): this app's snapshot files in the destination folder and in every scheme folder
-/// below it, and the disk's free space. Servers are not contacted: their total is what the
+/// calls): this app's snapshot files in the destination folder and the folders below it (as
+/// the quota counts them), and the disk's free space. Servers are not contacted: their total is what the
 /// catalog recorded.
 ///
 /// # Errors
@@ -355,7 +353,6 @@ pub fn usage(
     base_dir: &Path,
 ) -> Result<Vec<DestinationUsage>> {
     let backups = catalog.list_backups()?;
-    let schemes = catalog.list_schemes()?;
     let mut out = Vec::new();
     for r in catalog.list_destinations()? {
         let mine: Vec<_> = backups
@@ -371,16 +368,7 @@ pub fn usage(
             error: None,
         };
         if r.settings.kind == DestinationKind::Local {
-            // Schemes write to folders below the destination's: each is measured once.
-            let mut folders = BTreeSet::from([String::new()]);
-            folders.extend(
-                schemes
-                    .iter()
-                    .filter(|s| i64::from(s.settings.destination_id) == r.id)
-                    .map(|s| s.settings.folder.clone()),
-            );
-            folders.extend(mine.iter().map(|b| b.file.folder.clone()));
-            match measure_local(&r, &folders, secrets, base_dir) {
+            match measure_local(&r, secrets, base_dir) {
                 Ok((used, free)) => {
                     u.used = used;
                     u.free = free;
@@ -393,20 +381,18 @@ pub fn usage(
     Ok(out)
 }
 
-/// (bytes of this app's snapshots in `folders`, free space on the disk).
+/// (bytes of this app's snapshots in the folder and the scheme folders below it, free space
+/// on the disk): the same figure the quota is enforced against.
 fn measure_local(
     r: &DestinationRecord,
-    folders: &BTreeSet<String>,
     secrets: &dyn SecretStore,
     base_dir: &Path,
 ) -> Result<(u64, Option<u64>)> {
-    let mut session = CatalogDestinations::new(base_dir).build(r)?.open(secrets)?;
-    let mut used = 0;
-    for f in folders {
-        let listed = missing_is_empty(session.list(&RemotePath::parse(f)?))?;
-        used += listed.iter().map(|b| b.size).sum::<u64>();
-    }
-    Ok((used, session.usage()?.disk_free))
+    let usage = CatalogDestinations::new(base_dir)
+        .build(r)?
+        .open(secrets)?
+        .usage()?;
+    Ok((usage.used, usage.disk_free))
 }
 
 #[cfg(test)]

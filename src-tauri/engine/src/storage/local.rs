@@ -102,6 +102,43 @@ impl Destination for LocalDestination {
     }
 }
 
+/// How deep below the destination folder the quota looks for our snapshots (scheme folders
+/// are one or two levels down; the bound keeps a link loop or a huge tree from stalling).
+const USAGE_DEPTH: u32 = 4;
+
+/// The size of the snapshots this app wrote in `dir` and its subfolders, `depth` levels down.
+/// Links are not followed.
+fn used_below(dir: &Path, depth: u32) -> io::Result<u64> {
+    let mut used = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() && depth > 0 {
+            match used_below(&entry.path(), depth - 1) {
+                Ok(n) => used += n,
+                // A subfolder we may not read holds nothing we wrote.
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        } else if kind.is_file()
+            && entry
+                .file_name()
+                .to_str()
+                .is_some_and(names::is_snapshot_name)
+        {
+            match entry.metadata() {
+                Ok(m) => used += m.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(used)
+}
+
 /// An open local folder. Holds nothing but the configuration: every call goes to the disk.
 #[derive(Debug)]
 pub struct LocalSession {
@@ -117,11 +154,16 @@ impl LocalSession {
     }
 
     fn usage_now(&self) -> Result<Usage> {
-        let used = match self.list(&RemotePath::folder()) {
-            Ok(files) => files.iter().map(|f| f.size).sum(),
+        // Schemes keep their files in folders below the destination's: the quota covers all
+        // of them, or a backup in a scheme folder would count for nothing.
+        let used = match used_below(&self.folder, USAGE_DEPTH) {
+            Ok(n) => n,
             // A folder that does not exist yet holds nothing of ours.
-            Err(e) if e.kind == ErrorKind::StoragePath && !self.folder.exists() => 0,
-            Err(e) => return Err(e),
+            Err(_) if !self.folder.exists() => 0,
+            Err(e) => {
+                let shown = self.folder.display().to_string();
+                return Err(io_error(e, "list", &shown));
+            }
         };
         Ok(Usage {
             used,
@@ -418,5 +460,29 @@ mod tests {
         assert_eq!(u.used, 0);
         assert_eq!(u.quota, Some(100));
         assert!(u.disk_free.is_some_and(|f| f > 0), "{u:?}");
+    }
+
+    #[test]
+    fn usage_counts_our_snapshots_in_scheme_folders_below_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("Backups");
+        let daily = root.join("daily");
+        fs::create_dir_all(daily.join("deeper")).unwrap();
+        fs::write(root.join("acme-basic-2026-11-22_0300.zip"), [0u8; 10]).unwrap();
+        fs::write(daily.join("acme-basic-2026-11-23_0300.zip"), [0u8; 20]).unwrap();
+        fs::write(
+            daily.join("deeper/acme-extended-2026-11-24_0300.zip"),
+            [0u8; 30],
+        )
+        .unwrap();
+        // Not ours: never counted.
+        fs::write(daily.join("holiday.jpg"), [0u8; 1000]).unwrap();
+        fs::write(
+            daily.join("acme-basic-2026-11-23_0300.zip.part"),
+            [0u8; 1000],
+        )
+        .unwrap();
+        let d = LocalDestination::new(dir.path(), "Backups", Some(100)).unwrap();
+        assert_eq!(d.session().usage().unwrap().used, 60);
     }
 }
