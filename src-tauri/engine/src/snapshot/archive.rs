@@ -7,8 +7,8 @@
 //! - speed: a downloaded attachment already has its CRC-32 and size, so it goes into the file
 //!   with `copy_file_range` (std's `io::copy` between files) instead of through user space.
 //!
-//! Reading stays with the `zip` crate (see [`super::verify`]), so every snapshot is checked by
-//! an independent implementation of the format. The format is APPNOTE 6.3.10: entries with a
+//! Reading is done by `rawzip` (see [`super::verify`]), so every snapshot is checked by an
+//! independent implementation of the format. The format is APPNOTE 6.3.10: entries with a
 //! known size carry it in the local header; streamed entries use a data descriptor (ZIP64 when
 //! they may pass 4 GiB); ZIP64 end records when counts or offsets need them.
 

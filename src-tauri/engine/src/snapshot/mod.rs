@@ -3,10 +3,11 @@
 //! produces: its writer (fed through [`sink`]), verifier and inspector. The full format description for people reading backups without this app is
 //! `docs/snapshot-format.md`.
 //!
-//! Crates, and why: `zip` (zip-rs/zip2, the maintained successor of the original crate;
-//! streaming writes, ZIP64, CRC-32 checked on read; only Deflate through the pure-Rust zlib-rs
-//! backend), `sha2` (RustCrypto, the standard SHA-256), `hex` (lowercase hex for the manifest)
-//! and `unicode-normalization` (NFC, so one visible name is one byte string in the ZIP).
+//! Crates, and why: the ZIP is written by `archive.rs` (see there for why not a crate) with
+//! `flate2` (Deflate through the pure-Rust zlib-rs backend) and `crc32fast`, and read back by
+//! `rawzip` (an independent implementation that walks the directory without keeping it);
+//! `ring` for SHA-256 (see `checksum.rs`), `hex` (lowercase hex for the manifest) and
+//! `unicode-normalization` (NFC, so one visible name is one byte string in the ZIP).
 //!
 //! # Layout (format version 1)
 //!
