@@ -73,7 +73,7 @@ bench: system-test bench-build
 	$(BIN)/sftp-bench $(UPLOAD_ARGS) || status=1; \
 	exit $$status
 
-bench-build:
+bench-build: system-run
 	cargo build --release -p backup-center-tests -p backup-center-engine --bins
 
 bench-snapshot: system-test bench-build
