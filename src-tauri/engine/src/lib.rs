@@ -19,6 +19,7 @@ pub mod data_dir;
 pub mod destinations;
 pub mod error;
 pub mod jira;
+pub mod process;
 pub mod retention;
 pub mod run;
 pub mod schedule;

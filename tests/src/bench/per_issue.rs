@@ -69,7 +69,7 @@ pub async fn issue_ids(client: &JiraClient, limit: Option<usize>) -> Result<Vec<
             if ids.len() >= limit {
                 return Ok(ids);
             }
-            ids.push(id);
+            ids.push(id.to_string());
         }
     }
     Ok(ids)

@@ -44,11 +44,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[path = "backup-center-cli/run.rs"]
 mod run;
 
-/// See the workspace Cargo.toml: keeps the peak RSS of a large snapshot near its live heap.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "backup-center-cli",
@@ -148,6 +143,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn main() -> ExitCode {
+    backup_center_engine::process::disable_transparent_huge_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { scheme, catalog } => {

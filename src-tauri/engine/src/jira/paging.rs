@@ -81,14 +81,9 @@ pub fn read_page(style: PageStyle, mut body: Value, start_at: u64, what: &str) -
             let token = body
                 .get("nextPageToken")
                 .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
                 .map(str::to_string);
             let items = take_array(&mut body, key, what)?;
-            let next = match token {
-                _ if is_last == Some(true) || items.is_empty() => Next::Done,
-                Some(t) => Next::Token(t),
-                None => Next::Done,
-            };
+            let next = token_next(is_last, token, items.is_empty());
             Ok(Page { items, next })
         }
         PageStyle::BareArray => {
@@ -103,6 +98,16 @@ pub fn read_page(style: PageStyle, mut body: Value, start_at: u64, what: &str) -
             };
             Ok(Page { items, next })
         }
+    }
+}
+
+/// Style C's rule, for callers that decode such a page into their own type: the end on
+/// `isLast`, on an empty page, or on a missing (or empty) `nextPageToken`.
+pub fn token_next(is_last: Option<bool>, token: Option<String>, page_is_empty: bool) -> Next {
+    match token.filter(|t| !t.is_empty()) {
+        _ if is_last == Some(true) || page_is_empty => Next::Done,
+        Some(t) => Next::Token(t),
+        None => Next::Done,
     }
 }
 
