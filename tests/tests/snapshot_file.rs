@@ -126,6 +126,53 @@ async fn a_snapshot_file_is_complete_verified_and_named_for_its_site() {
     assert!(!m.partial);
 }
 
+/// What the control panel's progress line shows: every counting phase counts, and bytes grow
+/// while issues are read (not only while attachments download).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_counts_every_phase_and_the_bytes_received() {
+    use backup_center_engine::snapshot::progress::{Phase, Progress};
+    let out = tempfile::tempdir().unwrap();
+    let s = sim::start(SimConfig::default()).await.unwrap();
+    let c = client(&s.base_url, sim::ADMIN_EMAIL, sim::ADMIN_TOKEN);
+    let opts = WalkOptions::new(SnapshotKind::Basic, out.path().join(".downloads"));
+    let seen: Arc<std::sync::Mutex<Vec<Progress>>> = Arc::default();
+    let log = seen.clone();
+    let tracker = Tracker::new(Arc::new(move |p| log.lock().unwrap().push(p)));
+    take_snapshot(&c, &opts, out.path(), &SystemClock, &tracker)
+        .await
+        .expect("snapshot");
+    let seen = seen.lock().unwrap();
+    let last = |phase: Phase| {
+        seen.iter()
+            .rfind(|p| p.phase == phase)
+            .unwrap_or_else(|| panic!("no {phase:?} event"))
+            .clone()
+    };
+    for phase in [
+        Phase::Projects,
+        Phase::Boards,
+        Phase::Issues,
+        Phase::Verifying,
+    ] {
+        let p = last(phase);
+        assert!(p.done > 0, "{phase:?} counted nothing: {p:?}");
+        assert_eq!(Some(p.done), p.total, "{phase:?} ends complete: {p:?}");
+    }
+    assert!(
+        last(Phase::Configuration).done > 10,
+        "configuration sections are counted"
+    );
+    let issues: Vec<u64> = seen
+        .iter()
+        .filter(|p| p.phase == Phase::Issues)
+        .map(|p| p.bytes)
+        .collect();
+    assert!(
+        issues.first() < issues.last(),
+        "bytes grow while issues are read: {issues:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_do_not_change_the_snapshot() {
     let clean_dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { visibleFiles, windowOf } from "./files";
-import { foldProgress, fraction } from "./progress";
+import { foldProgress, fraction, itemsText } from "./progress";
 import { backupFile } from "../../test/fixtures";
 
 describe("backup files table", () => {
@@ -55,5 +55,16 @@ describe("run progress", () => {
     expect(live?.schemeIds).toEqual([2]);
     live = foldProgress(live, { type: "finished", schemeId: 2, runId: 6, outcome: "failed", message: "x" });
     expect(live).toBeNull();
+  });
+
+  it("shows counted items, and a dash before a phase has counted anything", () => {
+    const live = foldProgress(null, { type: "started", schemeIds: [1], runIds: [5] })!;
+    expect(itemsText(live)).toBe("—");
+    const configuration = { ...live, phase: "configuration", done: 7 };
+    expect(itemsText(configuration)).toBe("7 items");
+    expect(itemsText({ ...live, phase: "issues", done: 1200, total: 20000 })).toBe(
+      "1,200 / 20,000 items",
+    );
+    expect(itemsText(null)).toBe("—");
   });
 });

@@ -57,3 +57,10 @@ export function fraction(live: LiveRun): number | null {
   if (live.total && live.total > 0) return Math.min(1, live.done / live.total);
   return null;
 }
+
+/** "12 / 40 items"; a dash while a phase has counted nothing yet (never a misleading "0 items"). */
+export function itemsText(live: LiveRun | null): string {
+  if (!live || (live.done === 0 && !live.total)) return "—";
+  const total = live.total ? ` / ${live.total.toLocaleString("en-US")}` : "";
+  return `${live.done.toLocaleString("en-US")}${total} items`;
+}

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LOCATION};
@@ -49,6 +50,8 @@ pub struct JiraClient {
     options: ClientOptions,
     throttle: Arc<Throttle>,
     jitter: Jitter,
+    /// Bytes of successful JSON answers, for progress (downloads count their own).
+    received: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for JiraClient {
@@ -86,7 +89,13 @@ impl JiraClient {
             options,
             throttle,
             jitter: Jitter::new(seed),
+            received: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// The running count of JSON bytes received, shared with whoever reports progress.
+    pub fn received_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.received)
     }
 
     pub fn site(&self) -> &SiteUrl {
@@ -264,6 +273,8 @@ impl JiraClient {
         if !status.is_success() {
             return Err(status_error(status, &headers, &bytes, &self.site, what));
         }
+        self.received
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::new(
                 ErrorKind::JiraServer,

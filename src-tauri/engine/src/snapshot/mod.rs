@@ -63,7 +63,7 @@ pub use format::{
 pub use names::{sanitise_file_name, MAX_NAME_BYTES};
 pub use output::WriteProgress;
 pub use take::{file_name, take_snapshot};
-pub use verify::{inspect, verify, ManifestSummary, VerifyReport};
+pub use verify::{inspect, verify, verify_reporting, ManifestSummary, VerifyReport};
 pub use writer::{Compression, SnapshotMeta, SnapshotWriter};
 
 use crate::{Error, ErrorKind};

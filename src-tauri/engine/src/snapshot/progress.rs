@@ -2,7 +2,7 @@
 //! Rates use the monotonic clock: they describe the run, they decide nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -29,7 +29,7 @@ pub struct Progress {
     pub done: u64,
     /// Unknown until the phase has counted its work.
     pub total: Option<u64>,
-    /// Bytes received from Jira so far.
+    /// Bytes received from Jira so far (JSON answers and downloads).
     pub bytes: u64,
     /// Items per second in this phase so far.
     pub rate: f64,
@@ -44,6 +44,8 @@ pub struct Tracker {
     listener: ProgressFn,
     done: AtomicU64,
     bytes: AtomicU64,
+    /// The Jira client's count of JSON bytes, and its value when the run began.
+    received: OnceLock<(Arc<AtomicU64>, u64)>,
     phase_started: Mutex<Instant>,
 }
 
@@ -53,6 +55,7 @@ impl Tracker {
             listener,
             done: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            received: OnceLock::new(),
             phase_started: Mutex::new(Instant::now()),
         }
     }
@@ -61,6 +64,13 @@ impl Tracker {
         self.done.store(0, Ordering::Relaxed);
         *self.phase_started.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         self.emit(phase, total);
+    }
+
+    /// Adds what `counter` counts from now on to the bytes reported (the Jira client's
+    /// [`received_counter`](crate::jira::JiraClient::received_counter)); once per tracker.
+    pub fn count_received(&self, counter: Arc<AtomicU64>) {
+        let start = counter.load(Ordering::Relaxed);
+        let _ = self.received.set((counter, start));
     }
 
     pub fn add_bytes(&self, n: u64) {
@@ -81,11 +91,14 @@ impl Tracker {
             .elapsed()
             .as_secs_f64();
         let (rate, eta_secs) = rate_and_eta(done, total, elapsed);
+        let received = self.received.get().map_or(0, |(counter, start)| {
+            counter.load(Ordering::Relaxed).saturating_sub(*start)
+        });
         (self.listener)(Progress {
             phase,
             done,
             total,
-            bytes: self.bytes.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed) + received,
             rate,
             eta_secs,
         });
@@ -129,5 +142,18 @@ mod tests {
         );
         assert!(last.rate > 0.0);
         assert!(last.eta_secs.is_some());
+    }
+
+    #[test]
+    fn bytes_include_what_the_client_received_since_the_run_began() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let t = Tracker::new(Arc::new(move |p| s.lock().unwrap().push(p)));
+        let counter = Arc::new(AtomicU64::new(500)); // a connection test before the run
+        t.count_received(counter.clone());
+        counter.fetch_add(2000, Ordering::Relaxed);
+        t.add_bytes(30);
+        t.step(Phase::Configuration, 1, None);
+        assert_eq!(seen.lock().unwrap().last().unwrap().bytes, 2030);
     }
 }

@@ -109,6 +109,7 @@ pub async fn take_snapshot(
     clock: &dyn Clock,
     tracker: &Tracker,
 ) -> Result<PathBuf> {
+    tracker.count_received(client.received_counter());
     let started_at = clock.now();
     let name = file_name(&client.site().host(), opts.kind, started_at);
     let meta = SnapshotMeta {
@@ -149,7 +150,18 @@ pub async fn take_snapshot(
     });
     tracker.start(Phase::Verifying, None);
     let finished_at = clock.now();
-    tokio::task::spawn_blocking(move || writer.finish(finished_at))
+    // Verification runs on a blocking thread; its progress comes back over a channel that
+    // closes when it ends.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
+    let finishing = tokio::task::spawn_blocking(move || {
+        writer.finish_reporting(finished_at, &mut |n, total| {
+            let _ = tx.send((n, total));
+        })
+    });
+    while let Some((n, total)) = rx.recv().await {
+        tracker.step(Phase::Verifying, n, Some(total));
+    }
+    finishing
         .await
         .map_err(|e| Error::internal("The snapshot writer failed.").with_source(e))?
 }

@@ -52,6 +52,16 @@ type Archive = ZipArchive<rawzip::FileReader>;
 /// `SnapshotCorrupt` naming the first bad entry (or saying the file is truncated);
 /// `NotFound` if the file does not exist; `InvalidInput` for a newer format version.
 pub fn verify(path: &Path) -> Result<VerifyReport> {
+    verify_reporting(path, &mut |_, _| {})
+}
+
+/// Entries checked between two progress reports: often enough for a progress bar, rarely
+/// enough to cost nothing.
+const REPORT_EVERY: u64 = 500;
+
+/// [`verify`], telling `checked(entries, total)` how many more entries were checked, every
+/// few hundred entries and at the end.
+pub fn verify_reporting(path: &Path, checked: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
     let mut buf = vec![0u8; RECOMMENDED_BUFFER_SIZE];
     let archive = open(path, &mut buf)?;
     let (last, count) = last_entry(&archive, &mut buf, path)?;
@@ -105,6 +115,9 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
             attachments += 1;
         }
         index += 1;
+        if index as u64 % REPORT_EVERY == 0 {
+            checked(REPORT_EVERY, count as u64);
+        }
     }
     if index < listed.len() {
         let missing = listed_path(&archive, last.1, index, path)?;
@@ -126,6 +139,8 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
         }
     }
     let entries_checked = index as u64 + 1;
+    let reported = index as u64 / REPORT_EVERY * REPORT_EVERY;
+    checked(entries_checked - reported, count as u64);
     Ok(VerifyReport {
         entries_checked,
         bytes_checked: report_bytes,

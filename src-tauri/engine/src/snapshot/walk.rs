@@ -110,14 +110,14 @@ pub async fn walk(
     groups(client, opts, sink).await?;
 
     tracker.start(Phase::Projects, None);
-    let projects = projects(client, opts, sink).await?;
+    let projects = projects(client, opts, sink, tracker).await?;
 
     tracker.start(Phase::Configuration, None);
-    configuration(client, opts, sink).await?;
+    configuration(client, opts, sink, tracker).await?;
     filters_and_dashboards(client, opts, sink).await?;
 
     tracker.start(Phase::Boards, None);
-    boards(client, opts, sink).await?;
+    boards(client, opts, sink, tracker).await?;
 
     let attachments = issues::walk(client, opts, sink, tracker, &projects).await?;
 
@@ -238,6 +238,7 @@ async fn projects(
     client: &JiraClient,
     opts: &WalkOptions,
     sink: &SinkHandle,
+    tracker: &Tracker,
 ) -> Result<Vec<ProjectRef>> {
     let list = client
         .collect(
@@ -248,9 +249,15 @@ async fn projects(
         )
         .await?;
     sink.count("projects", list.len() as u64).await?;
+    let total = Some(list.len() as u64);
+    tracker.start(Phase::Projects, total);
     // In Jira's order, so the issue walk (and the entry order) is the same run after run.
     stream::iter(list)
-        .map(|p| project(client, sink, p))
+        .map(|p| async move {
+            let done = project(client, sink, p).await?;
+            tracker.step(Phase::Projects, 1, total);
+            Ok::<_, crate::Error>(done)
+        })
         .buffered(opts.fan_out)
         .try_collect::<Vec<_>>()
         .await
@@ -424,7 +431,13 @@ const CONFIGURATION: &[(&str, &str, Paging)] = &[
     ("issuelinktypes", "/rest/api/3/issueLinkType", None),
 ];
 
-async fn configuration(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> Result<()> {
+async fn configuration(
+    client: &JiraClient,
+    opts: &WalkOptions,
+    sink: &SinkHandle,
+    tracker: &Tracker,
+) -> Result<()> {
+    // Steps count sections read; the total is unknown until the custom fields are listed.
     let results: Vec<(&str, Option<Value>)> = stream::iter(CONFIGURATION)
         .map(|(name, path, paging)| async move {
             let fut = async {
@@ -435,7 +448,9 @@ async fn configuration(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandl
                     None => get(client, path, name).await,
                 }
             };
-            Ok::<_, crate::Error>((*name, section(sink, &format!("config/{name}"), fut).await?))
+            let read = section(sink, &format!("config/{name}"), fut).await?;
+            tracker.step(Phase::Configuration, 1, None);
+            Ok::<_, crate::Error>((*name, read))
         })
         .buffer_unordered(opts.fan_out)
         .try_collect()
@@ -464,6 +479,7 @@ async fn configuration(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandl
                 field_contexts(client, &id),
             )
             .await?;
+            tracker.step(Phase::Configuration, 1, None);
             Ok::<_, crate::Error>(doc.map(|d| (id, d)))
         })
         .buffer_unordered(opts.fan_out)
@@ -559,7 +575,12 @@ async fn filters_and_dashboards(
     sink.end_jsonl().await
 }
 
-async fn boards(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> Result<()> {
+async fn boards(
+    client: &JiraClient,
+    opts: &WalkOptions,
+    sink: &SinkHandle,
+    tracker: &Tracker,
+) -> Result<()> {
     let Some(boards) = section(
         sink,
         "boards",
@@ -575,6 +596,8 @@ async fn boards(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> R
         return Ok(());
     };
     sink.count("boards", boards.len() as u64).await?;
+    let total = Some(boards.len() as u64);
+    tracker.start(Phase::Boards, total);
     let docs: Vec<(String, Value, u64)> = stream::iter(boards)
         .map(|b| async move {
             let id = b["id"]
@@ -610,6 +633,7 @@ async fn boards(client: &JiraClient, opts: &WalkOptions, sink: &SinkHandle) -> R
                 .await?
             };
             let n = sprints.as_ref().map_or(0, |s| s.len() as u64);
+            tracker.step(Phase::Boards, 1, total);
             Ok::<_, crate::Error>((
                 id,
                 json!({ "board": b, "configuration": config, "sprints": sprints }),

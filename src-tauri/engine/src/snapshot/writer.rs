@@ -19,7 +19,7 @@ use super::format::{
 use super::names::check_entry_path;
 pub(crate) use super::output::Sink;
 use super::output::{sync_dir, Output, WriteProgress};
-use super::{io_error, verify};
+use super::{io_error, verify_reporting};
 use crate::checksum::{Digest, Sha256};
 use crate::{Error, ErrorKind, Result};
 
@@ -366,8 +366,20 @@ impl SnapshotWriter {
     /// # Errors
     /// `InvalidInput` if `finished_at` is before `started_at`; `SnapshotCorrupt` if the written
     /// file does not verify; `StorageFull` or `Internal` for I/O failures.
-    pub fn finish(mut self, finished_at: DateTime<Utc>) -> Result<PathBuf> {
-        let result = self.finish_inner(finished_at, |path| verify(path).map(drop));
+    pub fn finish(self, finished_at: DateTime<Utc>) -> Result<PathBuf> {
+        self.finish_reporting(finished_at, &mut |_, _| {})
+    }
+
+    /// [`finish`](Self::finish), reporting verification progress as
+    /// [`verify_reporting`](super::verify_reporting) does.
+    pub fn finish_reporting(
+        mut self,
+        finished_at: DateTime<Utc>,
+        checked: &mut dyn FnMut(u64, u64),
+    ) -> Result<PathBuf> {
+        let result = self.finish_inner(finished_at, |path| {
+            verify_reporting(path, checked).map(drop)
+        });
         if result.is_err() {
             self.discard_part();
         }

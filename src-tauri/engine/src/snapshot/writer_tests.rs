@@ -396,3 +396,25 @@ fn more_than_65535_entries_get_zip64_end_records_and_read_back() {
     assert!(has(0x0606_4b50), "a ZIP64 end-of-central-directory record");
     assert!(has(0x0706_4b50), "a ZIP64 end-of-central-directory locator");
 }
+
+#[test]
+fn verification_progress_adds_up_to_every_entry_and_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = SnapshotWriter::create(dir.path(), "acme.zip", meta()).unwrap();
+    for i in 0..1_234 {
+        w.add_json(&format!("config/part{i}.json"), &json!({ "i": i }))
+            .unwrap();
+    }
+    let mut reports = Vec::new();
+    let path = w
+        .finish_reporting(finished(), &mut |n, total| reports.push((n, total)))
+        .unwrap();
+    let checked = verify(&path).unwrap().entries_checked;
+    assert_eq!(reports.iter().map(|r| r.0).sum::<u64>(), checked);
+    assert!(reports.iter().all(|r| r.1 == checked), "{reports:?}");
+    assert_eq!(
+        reports.len(),
+        3,
+        "every 500 entries and at the end: {reports:?}"
+    );
+}
