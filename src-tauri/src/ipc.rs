@@ -36,6 +36,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             backups::list_backup_files,
             backups::delete_backup_file,
             backups::show_in_folder,
+            backups::download_folder,
+            backups::download_backup_file,
             preferences::get_preferences,
             preferences::set_preferences,
             app::app_info,

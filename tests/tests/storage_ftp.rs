@@ -2,9 +2,11 @@
 //! `bc_tests::harness::vsftpd`): what ends up on the server's disk, what is listed, what is left
 //! behind when something fails, and the message an admin reads. Logins and certificates are in
 //! `storage_ftp/tls.rs`, failures of the server, disk, network and backup in
-//! `storage_ftp/failures.rs`. Needs root and vsftpd; without them every test fails with what to
-//! install.
+//! `storage_ftp/failures.rs`, downloads in `storage_ftp/download.rs`. Needs root and vsftpd;
+//! without them every test fails with what to install.
 
+#[path = "storage_ftp/download.rs"]
+mod download;
 #[path = "storage_ftp/failures.rs"]
 mod failures;
 #[path = "storage_ftp/tls.rs"]

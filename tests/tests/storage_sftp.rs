@@ -1,8 +1,11 @@
 //! The SFTP destination against a real OpenSSH sshd (see `bc_tests::harness::Sshd`): logins,
-//! host keys, what ends up on the server's disk, and (in `storage_sftp/failures.rs`) what
-//! happens when the server, the disk, the network or the backup itself fails. Needs root and
+//! host keys, what ends up on the server's disk, (in `storage_sftp/failures.rs`) what happens
+//! when the server, the disk, the network or the backup itself fails, and (in
+//! `storage_sftp/download.rs`) downloads. Needs root and
 //! openssh-server; fails (never skips) without them.
 
+#[path = "storage_sftp/download.rs"]
+mod download;
 #[path = "storage_sftp/failures.rs"]
 mod failures;
 

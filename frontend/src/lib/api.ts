@@ -244,6 +244,16 @@ export function showInFolder(backupId: number): Promise<null> {
   return unwrap(commands.showInFolder(backupId));
 }
 
+/** The folder "Download…" suggests (the user's Downloads folder). */
+export function downloadFolder(): Promise<string> {
+  return unwrap(commands.downloadFolder());
+}
+
+/** Saves a copy checked against the backup's SHA-256 in `folder`; resolves to its path. */
+export function downloadBackupFile(backupId: number, folder: string): Promise<string> {
+  return unwrap(commands.downloadBackupFile(backupId, folder));
+}
+
 // --- Preferences ---
 
 export function getPreferences(): Promise<Preferences> {

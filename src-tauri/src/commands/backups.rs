@@ -1,5 +1,6 @@
 //! Backup files: the control panel's table, deleting one (from the destination and the
-//! catalog), and showing a local one in the file manager.
+//! catalog), showing a local one in the file manager, and saving a verified copy of one kept
+//! on a server ("Download…").
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,10 +11,10 @@ use backup_center_engine::catalog::runs::RunOutcome;
 use backup_center_engine::catalog::Catalog;
 use backup_center_engine::run::Destinations;
 use backup_center_engine::secrets::SecretStore;
-use backup_center_engine::storage::{LocalDestination, RemotePath};
+use backup_center_engine::storage::{self, LocalDestination, RemotePath};
 use backup_center_engine::{Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
-use tauri::State;
+use tauri::{Manager, State};
 
 use super::blocking;
 use crate::error::IpcResult;
@@ -216,6 +217,81 @@ pub async fn show_in_folder(state: State<'_, SharedState>, backup_id: u32) -> Ip
     blocking(move || {
         let b = s.catalog.get_backup(backup_id.into())?;
         reveal(&local_path(&s, &b)?)
+    })
+    .await
+}
+
+/// Saves a copy of a backup in `folder` on this computer, under the backup's own name, and
+/// returns where. The copy is checked against the size and SHA-256 recorded when the backup
+/// was stored before it gets its name. Blocking (network for servers).
+///
+/// # Errors
+/// `StoragePath` when `folder` does not exist, `StorageConflict` when a file of that name is
+/// already there, `SnapshotCorrupt` when the copy does not match; the destination's errors.
+pub(crate) fn save_copy(
+    catalog: &Catalog,
+    secrets: &dyn SecretStore,
+    destinations: &dyn Destinations,
+    b: &BackupRecord,
+    folder: &std::path::Path,
+) -> Result<PathBuf> {
+    if folder.as_os_str().is_empty() || !folder.is_absolute() {
+        return Err(Error::invalid_input(
+            "Choose a folder on this computer (a full path) to save the backup in.",
+        ));
+    }
+    let destination = destinations.build(&catalog.get_destination(b.file.destination_id)?)?;
+    let path = RemotePath::parse(&b.file.folder)?.join(&b.file.name)?;
+    let to = folder.join(&b.file.name);
+    let mut session = destination.open(secrets)?;
+    storage::download(
+        session.as_mut(),
+        &path,
+        &to,
+        b.file.size,
+        &b.file.sha256,
+        &mut |_| {},
+    )?;
+    tracing::info!(file = %b.file.name, to = %to.display(), "backup file downloaded and checked");
+    Ok(to)
+}
+
+/// The folder "Download…" suggests: the user's Downloads folder (home when there is none).
+#[tauri::command]
+#[specta::specta]
+pub async fn download_folder(app: tauri::AppHandle) -> IpcResult<String> {
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| {
+            crate::error::IpcError::from(
+                Error::internal("Could not find your Downloads folder; type a folder instead.")
+                    .with_source(e),
+            )
+        })?;
+    Ok(dir.display().to_string())
+}
+
+/// Saves a checked copy of a backup in `folder`; returns the saved file's path.
+#[tauri::command]
+#[specta::specta]
+pub async fn download_backup_file(
+    state: State<'_, SharedState>,
+    backup_id: u32,
+    folder: String,
+) -> IpcResult<String> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let b = s.catalog.get_backup(backup_id.into())?;
+        let to = save_copy(
+            &s.catalog,
+            s.secrets.as_ref(),
+            s.runner.context().destinations.as_ref(),
+            &b,
+            std::path::Path::new(folder.trim()),
+        )?;
+        Ok(to.display().to_string())
     })
     .await
 }

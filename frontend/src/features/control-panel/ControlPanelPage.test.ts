@@ -46,6 +46,50 @@ describe("Control panel", () => {
     expect(calls.find((c) => c.cmd === "delete_backup_file")?.args).toEqual({ backupId: 1 });
   });
 
+  it("offers Download… for a file on a server and saves it where the user says", async () => {
+    const remote = backupFile({ destinationKind: "sftp", destinationName: "NAS" });
+    const { handler, calls } = base({
+      list_backup_files: () => [remote],
+      download_folder: () => "/home/ann/Downloads",
+      download_backup_file: (a: { folder: string }) => `${a.folder}/${remote.name}`,
+    });
+    mockIPC(handler);
+    render(ControlPanelPage);
+    await fireEvent.click(await screen.findByTestId("file-download"));
+    expect(screen.queryByTestId("file-show")).toBeNull();
+    const folder = await screen.findByTestId("download-folder");
+    await waitFor(() => expect(folder).toHaveValue("/home/ann/Downloads"));
+    expect(screen.getByTestId("download-dialog")).toHaveTextContent("SHA-256");
+    await fireEvent.input(folder, { target: { value: "/srv/copies" } });
+    await fireEvent.click(screen.getByTestId("download-confirm"));
+    expect(await screen.findByTestId("control-status")).toHaveTextContent(
+      `Saved /srv/copies/${remote.name}`,
+    );
+    expect(calls.find((c) => c.cmd === "download_backup_file")?.args).toEqual({
+      backupId: 1,
+      folder: "/srv/copies",
+    });
+    expect(screen.queryByTestId("download-dialog")).toBeNull();
+  });
+
+  it("shows why a download failed", async () => {
+    const message = "The downloaded copy of x.zip does not match the backup that was stored.";
+    mockIPC(
+      base({
+        list_backup_files: () => [backupFile({ destinationKind: "ftp" })],
+        download_folder: () => "/tmp",
+        download_backup_file: () => {
+          throw { code: "SnapshotCorrupt", message };
+        },
+      }).handler,
+    );
+    render(ControlPanelPage);
+    await fireEvent.click(await screen.findByTestId("file-download"));
+    await waitFor(() => expect(screen.getByTestId("download-folder")).toHaveValue("/tmp"));
+    await fireEvent.click(screen.getByTestId("download-confirm"));
+    expect(await screen.findByTestId("control-error")).toHaveTextContent(message);
+  });
+
   it("starts every scheme with Backup now", async () => {
     const { handler, calls } = base({ run_all_now: () => 1 });
     mockIPC(handler);

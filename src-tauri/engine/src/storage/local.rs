@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::download::copy_out;
 use super::{
     backup_name, io_error, names, not_enough_storage, not_found, read_chunk, size_mismatch,
     write_error, BackupFile, Destination, RemotePath, Session, Usage, DEFAULT_QUOTA,
@@ -305,6 +306,31 @@ impl Session for LocalSession {
         LocalSession::list(self, dir)
     }
 
+    fn get(
+        &mut self,
+        path: &RemotePath,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let full = self.resolve(path);
+        let shown = full.display().to_string();
+        let mut file = match File::open(&full) {
+            Ok(file) => file,
+            // A part of the path that is a file: no backup there either.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_found(&shown)),
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Err(not_found(&shown)),
+            Err(e) => return Err(io_error(e, "read", &shown)),
+        };
+        // A folder opens like a file on Unix; it is not a backup.
+        match file.metadata() {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(not_found(&shown)),
+            Err(e) => return Err(io_error(e, "read", &shown)),
+        }
+        copy_out(&mut file, out, progress, &shown)
+            .map_err(|f| f.into_error(|e| io_error(e, "read", &shown)))
+    }
+
     fn remove(&mut self, path: &RemotePath) -> Result<()> {
         let full = self.resolve(path);
         let shown = full.display().to_string();
@@ -402,12 +428,12 @@ fn disk_free(folder: &Path) -> Option<u64> {
 }
 
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(_dir: &Path) -> io::Result<()> {
     // Windows cannot open a folder as a file; NTFS journals the rename itself.
     Ok(())
 }

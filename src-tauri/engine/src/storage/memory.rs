@@ -4,11 +4,12 @@
 //! Clones share one store, so a test keeps a handle to look inside while a session writes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use super::download::copy_out;
 use super::{
     backup_name, io_error, names, not_enough_storage, not_found, read_chunk, write_error,
     BackupFile, Destination, RemotePath, Session, Usage,
@@ -274,6 +275,27 @@ impl Session for MemorySession {
 
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<BackupFile>> {
         list_in(&self.dest.lock(), dir)
+    }
+
+    fn get(
+        &mut self,
+        path: &RemotePath,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        // Reading is allowed under every fault. A copy, so `out` never runs under the lock.
+        let data = self
+            .dest
+            .lock()
+            .files
+            .get(path.as_str())
+            .map(|(d, _)| d.clone());
+        let what = shown(path);
+        let Some(data) = data else {
+            return Err(not_found(&what));
+        };
+        copy_out(&mut &data[..], out, progress, &what)
+            .map_err(|f| f.into_error(|e| io_error(e, "read", &what)))
     }
 
     fn remove(&mut self, path: &RemotePath) -> Result<()> {

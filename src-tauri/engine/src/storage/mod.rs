@@ -27,6 +27,7 @@
 //!   size hint and again while streaming.
 //! - A session never retries: the runner decides, and it can reconnect.
 
+pub mod download;
 pub mod ftp;
 pub mod local;
 pub mod memory;
@@ -36,11 +37,12 @@ mod path;
 mod resume;
 pub mod sftp;
 
+pub use download::download;
 pub use path::{RemoteFolder, RemotePath};
 pub use resume::ReadSeek;
 
 use std::fmt;
-use std::io::{self, Read, SeekFrom};
+use std::io::{self, Read, SeekFrom, Write};
 
 use chrono::{DateTime, Utc};
 
@@ -139,6 +141,20 @@ pub trait Session: Send {
     /// # Errors
     /// `StoragePath` if `dir` does not exist, `StoragePermission`.
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<BackupFile>>;
+
+    /// Streams the file at `path` into `out` in chunks of about 1 MiB, calling `progress` with
+    /// the bytes written so far after each; returns how many were written. Nothing at the
+    /// destination changes. Checking what arrived is up to the caller (see [`download()`]).
+    ///
+    /// # Errors
+    /// `NotFound`, `StoragePermission`, the connection errors of the other operations; a failed
+    /// write to `out` as for local files (a full disk is `StorageFull`).
+    fn get(
+        &mut self,
+        path: &RemotePath,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64>;
 
     /// Removes one file.
     ///

@@ -18,6 +18,7 @@
 //!   `list` module (Unix and DOS/IIS styles).
 //! - **Resuming**: see [`Session::put_resuming`]; an interrupted upload continues with `APPE`
 //!   once the tail of its temporary (read with `REST` + `RETR`) matches the backup.
+//! - **Downloads** ([`Session::get`]): `RETR`, streamed, in the same binary mode.
 //!
 //! FTPS certificates are verified as described in [`tls`]; plain FTP says it is unencrypted
 //! wherever the destination is described ([`FtpDestination::describe`]).
@@ -43,6 +44,7 @@
 //!   never listed as backups.
 
 mod connect;
+mod download;
 pub(crate) mod list;
 mod reply;
 mod session;

@@ -32,6 +32,7 @@ pub(crate) enum Op {
     Login,
     CreateFolder,
     Upload,
+    Download,
     Rename,
     Delete,
     List,
@@ -45,6 +46,7 @@ impl Op {
             Op::Login => "logging in",
             Op::CreateFolder => "creating the folder",
             Op::Upload => "uploading the backup",
+            Op::Download => "downloading the backup",
             Op::Rename => "renaming a file",
             Op::Delete => "deleting a file",
             Op::List => "listing the folder",
@@ -57,6 +59,7 @@ impl Op {
             Op::Connect | Op::Login | Op::Inspect => "use",
             Op::CreateFolder => "create the folder",
             Op::Upload => "write to",
+            Op::Download => "read",
             Op::Rename => "rename a file in",
             Op::Delete => "delete",
             Op::List => "list",
@@ -223,7 +226,8 @@ fn refusal(r: &Response, op: Op, what: &str, server: &Server) -> Error {
             ),
         ),
         452 | 552 => server_full(host, said, ""),
-        451 | 450 | 550 | 553 if full_words => server_full(host, said, ""),
+        // A download stores nothing on the server: "full" there is not about this backup.
+        451 | 450 | 550 | 553 if full_words && op != Op::Download => server_full(host, said, ""),
         451 if op == Op::Upload && lower.contains("writ") => server_full(
             host,
             said,

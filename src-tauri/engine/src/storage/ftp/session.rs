@@ -5,7 +5,7 @@
 //! listings alone `CWD` into the folder and list it without an argument (servers disagree on
 //! how `LIST` arguments with spaces or options are read).
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use chrono::{DateTime, TimeZone, Utc};
 use suppaftp::FtpError;
@@ -325,6 +325,15 @@ impl Session for FtpSession {
         }
         files.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(files)
+    }
+
+    fn get(
+        &mut self,
+        path: &RemotePath,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        self.retrieve(path, out, progress)
     }
 
     fn remove(&mut self, path: &RemotePath) -> Result<()> {

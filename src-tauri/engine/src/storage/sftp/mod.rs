@@ -24,6 +24,7 @@
 //!   and renamed to a name that does not exist yet (SFTP v3, which OpenSSH speaks, cannot
 //!   rename onto an existing file), then the size is confirmed with `stat`.
 //!   [`Session::put_resuming`] continues an interrupted upload where it stopped.
+//! - **Downloads** ([`Session::get`]) read in 1 MiB calls, which libssh2 pipelines.
 //! - **Ciphers**: libssh2's own preference, chacha20-poly1305 first. Preferring AES-GCM looks
 //!   attractive (OpenSSL has AES instructions) but libssh2 1.11 encrypts AES modes 16 bytes per
 //!   call, which more than doubled the client's CPU per byte and halved throughput in
@@ -40,6 +41,7 @@
 //! with `Unreachable`: the runner reconnects.
 
 mod connect;
+mod download;
 mod errors;
 pub mod hostkey;
 mod session;

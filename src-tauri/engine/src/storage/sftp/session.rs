@@ -1,6 +1,6 @@
 //! An open SFTP connection: the [`Session`] operations other than uploading (see `upload.rs`).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -304,6 +304,15 @@ impl Session for SftpSession {
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<BackupFile>> {
         self.usable()?;
         self.list_files(dir)
+    }
+
+    fn get(
+        &mut self,
+        path: &RemotePath,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        self.retrieve(path, out, progress)
     }
 
     fn remove(&mut self, path: &RemotePath) -> Result<()> {
