@@ -11,14 +11,15 @@
 //! webkit2gtk-driver and (for SFTP) root and openssh-server; a missing part fails the test.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use bc_tests::harness::app::{absent, by_id, click, el, shot, type_into, AppUnderTest};
+use bc_tests::harness::app::{
+    absent, add_preset_scheme, add_site, by_id, click, click_enabled, el, new_scheme, shot, text,
+    type_into, wait_css, AppUnderTest,
+};
 use bc_tests::harness::{Sshd, TEST_PASSWORD, TEST_USER};
 use bc_tests::sim::{self, SimConfig};
 use fantoccini::{Client, Locator};
 
-/// Waits up to `secs` for a CSS selector to match a displayed element.
 /// One window at a time: three WebKit instances on a cold two-core CI machine made a flow
 /// step miss its timeout once (a Save click seen by nothing). A failed test must not block the
 /// others, hence the poison is ignored.
@@ -26,47 +27,6 @@ fn one_window() -> std::sync::MutexGuard<'static, ()> {
     static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     ONE.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-async fn wait_css(c: &Client, css: &str, secs: u64, what: &str) -> fantoccini::elements::Element {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if e.is_displayed().await.unwrap_or(false) {
-                return e;
-            }
-        }
-        if Instant::now() > deadline {
-            shot(c, "missing-flow-step.png").await;
-            panic!("{what}: `{css}` did not appear within {secs} s (missing-flow-step.png)");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Clicks a button once it is enabled (pages enable theirs once their data is loaded).
-async fn click_enabled(c: &Client, id: &str) {
-    wait_css(c, &format!("{}:enabled", by_id(id)), 20, id)
-        .await
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn text(c: &Client, id: &str) -> String {
-    el(c, id).await.text().await.unwrap()
-}
-
-/// Configuration: adds the simulator's site with the admin token, tests and saves it.
-async fn add_site(c: &Client, base_url: &str) {
-    click(c, "nav-configuration").await;
-    type_into(c, "site-url", base_url).await;
-    type_into(c, "site-email", sim::ADMIN_EMAIL).await;
-    type_into(c, "site-token", sim::ADMIN_TOKEN).await;
-    click(c, "site-test").await;
-    assert_eq!(text(c, "display-name").await.trim(), sim::ADMIN_NAME);
-    click_enabled(c, "site-save").await;
-    el(c, "token-stored").await;
 }
 
 /// Configuration: adds a local destination, tests it (every step passes) and saves it.
@@ -86,40 +46,6 @@ async fn add_local_destination(c: &Client, name: &str, folder: &Path) {
     .await;
     click_enabled(c, "destination-save").await;
     el(c, "destination-status").await;
-}
-
-/// Schemes: "+" (enabled once the sites and destinations are loaded) opens the dialog.
-async fn new_scheme(c: &Client) {
-    click_enabled(c, "scheme-new").await;
-    el(c, "scheme-dialog").await;
-}
-
-/// Schemes: "+", the Basic daily preset, a folder, Save; the line appears.
-async fn add_preset_scheme(c: &Client, folder: &str) {
-    click(c, "nav-schemes").await;
-    new_scheme(c).await;
-    el(c, "scheme-dialog").await;
-    click(c, "preset-basicDaily").await;
-    wait_css(
-        c,
-        "[data-testid=scheme-day-sunday]:checked",
-        10,
-        "the preset fills in the days",
-    )
-    .await;
-    type_into(c, "scheme-folder", folder).await;
-    click_enabled(c, "scheme-save").await;
-    wait_css(
-        c,
-        "[data-testid=scheme-row][data-name='Basic daily']",
-        10,
-        "the saved scheme is listed",
-    )
-    .await;
-    assert!(
-        absent(c, "scheme-dialog").await,
-        "the dialog closes on save"
-    );
 }
 
 #[test]
@@ -151,7 +77,7 @@ fn a_backup_from_site_to_deleted_file_through_the_window() {
         .await
         .unwrap();
         shot(&c, "configuration-preferences.png").await;
-        add_preset_scheme(&c, "acme").await;
+        add_preset_scheme(&c, None, "acme").await;
 
         click(&c, "nav-control-panel").await;
         el(&c, "latest-none").await;

@@ -58,7 +58,11 @@ export const commands = {
 	deleteBackupFile: (backupId: number) => typedError<null, IpcError>(__TAURI_INVOKE("delete_backup_file", { backupId })),
 	/**  Shows a backup on a local destination in the file manager. */
 	showInFolder: (backupId: number) => typedError<null, IpcError>(__TAURI_INVOKE("show_in_folder", { backupId })),
-	/**  The folder "Download…" suggests: the user's Downloads folder (home when there is none). */
+	/**
+	 *  The folder "Download…" suggests: the user's Downloads folder (home when there is none).
+	 *  Linux names it in `user-dirs.dirs`, which minimal desktops lack: then `~/Downloads` if it
+	 *  exists.
+	 */
 	downloadFolder: () => typedError<string, IpcError>(__TAURI_INVOKE("download_folder")),
 	/**  Saves a checked copy of a backup in `folder`; returns the saved file's path. */
 	downloadBackupFile: (backupId: number, folder: string) => typedError<string, IpcError>(__TAURI_INVOKE("download_backup_file", { backupId, folder })),

@@ -257,13 +257,19 @@ pub(crate) fn save_copy(
 }
 
 /// The folder "Download…" suggests: the user's Downloads folder (home when there is none).
+/// Linux names it in `user-dirs.dirs`, which minimal desktops lack: then `~/Downloads` if it
+/// exists.
 #[tauri::command]
 #[specta::specta]
 pub async fn download_folder(app: tauri::AppHandle) -> IpcResult<String> {
     let dir = app
         .path()
         .download_dir()
-        .or_else(|_| app.path().home_dir())
+        .or_else(|_| {
+            let home = app.path().home_dir()?;
+            let downloads = home.join("Downloads");
+            Ok::<_, tauri::Error>(if downloads.is_dir() { downloads } else { home })
+        })
         .map_err(|e| {
             crate::error::IpcError::from(
                 Error::internal("Could not find your Downloads folder; type a folder instead.")

@@ -215,6 +215,95 @@ pub async fn click(c: &Client, id: &str) {
     el(c, id).await.click().await.unwrap();
 }
 
+/// Waits up to `secs` for a CSS selector to match a displayed element; on a timeout saves
+/// `missing-step.png` and fails with `what`.
+pub async fn wait_css(
+    c: &Client,
+    css: &str,
+    secs: u64,
+    what: &str,
+) -> fantoccini::elements::Element {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.is_displayed().await.unwrap_or(false) {
+                return e;
+            }
+        }
+        if Instant::now() > deadline {
+            shot(c, "missing-step.png").await;
+            panic!("{what}: `{css}` did not appear within {secs} s (missing-step.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks a button once it is enabled (pages enable theirs once their data is loaded).
+pub async fn click_enabled(c: &Client, id: &str) {
+    wait_css(c, &format!("{}:enabled", by_id(id)), 20, id)
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+pub async fn text(c: &Client, id: &str) -> String {
+    el(c, id).await.text().await.unwrap()
+}
+
+/// Configuration: adds the simulator's site with the admin token, tests and saves it.
+pub async fn add_site(c: &Client, base_url: &str) {
+    click(c, "nav-configuration").await;
+    type_into(c, "site-url", base_url).await;
+    type_into(c, "site-email", crate::sim::ADMIN_EMAIL).await;
+    type_into(c, "site-token", crate::sim::ADMIN_TOKEN).await;
+    click(c, "site-test").await;
+    assert_eq!(text(c, "display-name").await.trim(), crate::sim::ADMIN_NAME);
+    click_enabled(c, "site-save").await;
+    el(c, "token-stored").await;
+}
+
+/// Schemes: "+" (the dialog opens).
+pub async fn new_scheme(c: &Client) {
+    click_enabled(c, "scheme-new").await;
+    el(c, "scheme-dialog").await;
+}
+
+/// Schemes: "+", the destination named `destination` (else the one the dialog picks), the
+/// Basic daily preset, a folder, Save; the line appears and the dialog closes.
+pub async fn add_preset_scheme(c: &Client, destination: Option<&str>, folder: &str) {
+    click(c, "nav-schemes").await;
+    new_scheme(c).await;
+    if let Some(name) = destination {
+        el(c, "scheme-destination")
+            .await
+            .select_by_label(name)
+            .await
+            .unwrap();
+    }
+    click(c, "preset-basicDaily").await;
+    wait_css(
+        c,
+        "[data-testid=scheme-day-sunday]:checked",
+        10,
+        "the preset fills in the days",
+    )
+    .await;
+    type_into(c, "scheme-folder", folder).await;
+    click_enabled(c, "scheme-save").await;
+    wait_css(
+        c,
+        "[data-testid=scheme-row][data-name='Basic daily']",
+        10,
+        "the saved scheme is listed",
+    )
+    .await;
+    assert!(
+        absent(c, "scheme-dialog").await,
+        "the dialog closes on save"
+    );
+}
+
 /// Saves a screenshot of the webview to `.test-artifacts/NAME`.
 pub async fn shot(c: &Client, name: &str) {
     // Let WebKit paint the last DOM change first: a screenshot returns the last composited frame.
