@@ -61,7 +61,8 @@ test: system-test lint frontend-tests rust-tests
 # Every benchmark, figures and ratios printed (not part of `make test`); each section still
 # runs when an earlier one misses its goal, and the exit status says whether all goals held.
 # - snapshot-bench: figures 1-3 on the medium site; BENCH_LARGE=1 adds figure 4 (the CLI's peak
-#   RSS on the large site, much longer). SNAPSHOT_ARGS e.g. "--only 2 --rate 400".
+#   RSS on the large site, much longer). SNAPSHOT_ARGS e.g. "--only 2 --rate 400". Figure 3
+#   keeps each round's downloads until the end: about 2 GB of disk per round (--rounds N).
 # - ftp-bench / sftp-bench: 1 GB uploads to a local vsftpd / sshd against curl / OpenSSH sftp,
 #   median of 3 (need root). UPLOAD_ARGS e.g. "--size-mb 200".
 # `make bench-snapshot`, `make bench-ftp`, `make bench-sftp` run one section.
