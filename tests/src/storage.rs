@@ -1,13 +1,16 @@
 //! What the destination tests against real servers (`storage_ftp`, `storage_sftp`) share:
 //! snapshot names, content that catches text-mode and off-by-one bugs, what a folder on the
-//! server's disk holds, and readers that fail or act at a given point of an upload.
+//! server's disk holds, readers that fail or act at a given point of an upload, and the
+//! download checks every server passes.
 
 use std::fs;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use backup_center_engine::snapshot::{file_name, SnapshotKind};
-use backup_center_engine::storage::RemotePath;
+use backup_center_engine::storage::{download, RemotePath, Session};
+use backup_center_engine::ErrorKind;
 use chrono::{TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
@@ -162,4 +165,107 @@ impl<R: Seek> Seek for Counting<R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         self.inner.seek(to)
     }
+}
+
+/// A local disk that fills up after `room` bytes.
+struct FillsUp {
+    room: usize,
+}
+
+impl Write for FillsUp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() > self.room {
+            return Err(io::ErrorKind::StorageFull.into());
+        }
+        self.room -= buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Downloads ("Download…" in the app) from a server, through `s`, whose (empty, existing)
+/// folder is `folder` on the server's disk and `shown` as the user sees it: a multi-MiB backup
+/// byte-identical (checked against a SHA-256 computed here with another implementation), a
+/// copy that does not match not saved, a local disk filling up mid-transfer with the session
+/// still usable after it, and the clear errors for a missing or unreadable backup.
+pub fn check_downloads(s: &mut dyn Session, folder: &Path, shown: &str) {
+    let data = content(5 * MIB + 333);
+    let (len, expected) = (data.len() as u64, sha(&data));
+    let name = snapshot_name(7);
+    s.put(&path(&name), &mut &data[..], Some(len)).unwrap();
+
+    let local = tempfile::tempdir().unwrap();
+    let to = local.path().join(&name);
+    let mut seen = Vec::new();
+    let saved = download(s, &path(&name), &to, len, &expected, &mut |n| seen.push(n)).unwrap();
+    assert_eq!(saved, len);
+    assert_eq!(
+        sha(&fs::read(&to).unwrap()),
+        expected,
+        "the copy must be byte-identical (every byte value, CR/LF: FTP's binary mode)"
+    );
+    assert_eq!(seen.len(), 6, "one progress call per MiB: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]) && seen.last() == Some(&len));
+    assert_eq!(
+        entries(local.path()),
+        vec![name.clone()],
+        "no temporary left"
+    );
+
+    // A copy that does not match what was recorded is not saved.
+    let other = local.path().join("other.zip");
+    let e = download(s, &path(&name), &other, len, &sha(b"x"), &mut |_| {}).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::SnapshotCorrupt, "{e:?}");
+    assert_eq!(entries(local.path()), vec![name.clone()]);
+
+    // The local disk fills up mid-transfer; the session goes on (FTP: the server's reply to
+    // the broken-off transfer is read).
+    let e = s
+        .get(&path(&name), &mut FillsUp { room: 2 * MIB }, &mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::StorageFull, "{e:?}");
+    assert_prefix(
+        e.message(),
+        &format!("Could not save the copy of {shown}/{name}"),
+    );
+    let mut again = Vec::new();
+    assert_eq!(s.get(&path(&name), &mut again, &mut |_| {}).unwrap(), len);
+    assert_eq!(sha(&again), expected);
+
+    let missing = snapshot_name(8);
+    let e = s
+        .get(&path(&missing), &mut io::sink(), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e:?}");
+    assert_eq!(e.message(), format!("{shown}/{missing} does not exist."));
+    let e = s
+        .get(&path("no folder/x.zip"), &mut io::sink(), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e:?}");
+    let e = s
+        .get(&RemotePath::folder(), &mut io::sink(), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::NotFound,
+        "a folder is not a backup: {e:?}"
+    );
+
+    // Root's file, not readable by the server's user: there, but refused.
+    let locked = snapshot_name(9);
+    fs::write(folder.join(&locked), b"secret").unwrap();
+    fs::set_permissions(folder.join(&locked), fs::Permissions::from_mode(0o600)).unwrap();
+    let e = s
+        .get(&path(&locked), &mut io::sink(), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::StoragePermission, "{e:?}");
+    assert_prefix(e.message(), "Backup Center may not read ");
+    assert_eq!(
+        s.list(&RemotePath::folder()).unwrap().len(),
+        2,
+        "the session is still usable"
+    );
 }

@@ -17,8 +17,8 @@ use bc_tests::harness::app::{
 };
 use bc_tests::harness::{Sshd, TEST_PASSWORD, TEST_USER};
 use bc_tests::sim::{self, SimConfig};
+use bc_tests::storage::{entries, sha};
 use fantoccini::{Client, Locator};
-use sha2::{Digest, Sha256};
 
 /// The current value of an input (what the user sees in it).
 async fn value(c: &Client, id: &str) -> String {
@@ -33,17 +33,7 @@ async fn value(c: &Client, id: &str) -> String {
 /// Size and lowercase hex SHA-256 of a file.
 fn size_and_sha256(path: &Path) -> (u64, String) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (bytes.len() as u64, format!("{:x}", Sha256::digest(&bytes)))
-}
-
-/// The names in a folder, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    (bytes.len() as u64, sha(&bytes))
 }
 
 /// Makes the app's Downloads folder `downloads`, as `xdg-user-dirs-update` would: a
@@ -181,9 +171,9 @@ fn a_backup_on_an_sftp_server_is_downloaded_through_the_window() {
             (server_size, server_sha.clone()),
             "the saved copy is the server's file"
         );
-        assert_eq!(names_in(&target), vec![name.clone()], "no temporary left");
+        assert_eq!(entries(&target), vec![name.clone()], "no temporary left");
         assert!(
-            names_in(&downloads).is_empty(),
+            entries(&downloads).is_empty(),
             "nothing in the suggested folder"
         );
         shot(&c, "download-saved.png").await;
@@ -224,7 +214,7 @@ fn a_backup_on_an_sftp_server_is_downloaded_through_the_window() {
             before,
             "the saved copy was not written again"
         );
-        assert_eq!(names_in(&target), vec![name], "nothing else in the folder");
+        assert_eq!(entries(&target), vec![name], "nothing else in the folder");
         shot(&c, "download-exists.png").await;
         c.close().await.unwrap();
     });
