@@ -11,7 +11,7 @@ use backup_center_engine::catalog::runs::RunOutcome;
 use backup_center_engine::catalog::Catalog;
 use backup_center_engine::run::Destinations;
 use backup_center_engine::secrets::SecretStore;
-use backup_center_engine::storage::{self, LocalDestination, RemotePath};
+use backup_center_engine::storage::{self, LocalDestination, RemotePath, Session};
 use backup_center_engine::{Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
 use tauri::{Manager, State};
@@ -98,6 +98,18 @@ pub(crate) fn list(catalog: &Catalog) -> Result<Vec<BackupFileView>> {
         .collect()
 }
 
+/// A session on the destination that keeps `b`, and the backup's path there.
+fn open_backup(
+    catalog: &Catalog,
+    secrets: &dyn SecretStore,
+    destinations: &dyn Destinations,
+    b: &BackupRecord,
+) -> Result<(Box<dyn Session>, RemotePath)> {
+    let destination = destinations.build(&catalog.get_destination(b.file.destination_id)?)?;
+    let path = RemotePath::parse(&b.file.folder)?.join(&b.file.name)?;
+    Ok((destination.open(secrets)?, path))
+}
+
 /// Deletes one recorded file from its destination, then its record. A file already gone from
 /// the destination is only forgotten. Blocking (network for servers).
 ///
@@ -121,9 +133,7 @@ pub(crate) fn remove(
             )));
         }
     }
-    let destination = destinations.build(&catalog.get_destination(b.file.destination_id)?)?;
-    let path = RemotePath::parse(&b.file.folder)?.join(&b.file.name)?;
-    let mut session = destination.open(secrets)?;
+    let (mut session, path) = open_backup(catalog, secrets, destinations, b)?;
     match session.remove(&path) {
         Ok(()) => {}
         Err(e) if e.kind == ErrorKind::NotFound => {
@@ -240,10 +250,8 @@ pub(crate) fn save_copy(
             "Choose a folder on this computer (a full path) to save the backup in.",
         ));
     }
-    let destination = destinations.build(&catalog.get_destination(b.file.destination_id)?)?;
-    let path = RemotePath::parse(&b.file.folder)?.join(&b.file.name)?;
     let to = folder.join(&b.file.name);
-    let mut session = destination.open(secrets)?;
+    let (mut session, path) = open_backup(catalog, secrets, destinations, b)?;
     storage::download(
         session.as_mut(),
         &path,

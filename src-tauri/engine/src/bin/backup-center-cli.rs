@@ -321,7 +321,8 @@ fn progress_printer() -> Arc<dyn Fn(Progress) + Send + Sync> {
             bar.set_message(format!("{:?}", p.phase));
             bar.set_length(p.total.unwrap_or(0));
             bar.set_position(p.done);
-            if p.phase == Phase::Verifying {
+            // Verification counts its entries too: the bar goes once the last is checked.
+            if p.phase == Phase::Verifying && p.total.is_some_and(|t| p.done >= t) {
                 bar.finish_and_clear();
             }
         })
