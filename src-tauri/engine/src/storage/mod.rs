@@ -8,11 +8,13 @@
 //! login directory unless it starts with `/`; a local folder is relative to a base directory).
 //!
 //! # Why the traits are synchronous
-//! The remote protocols we use (suppaftp, ssh2/libssh2) are blocking libraries. An async trait
-//! over them would only hide a thread behind `spawn_blocking` inside every method and make
-//! cancellation look cheaper than it is. So a `Session` is plain blocking code that the runner
-//! moves onto one `tokio::task::spawn_blocking` thread for the whole upload; it is `Send` but
-//! not `Sync` (one connection, one user at a time).
+//! suppaftp (FTP, FTPS) is a blocking library; the SFTP session drives russh on a runtime of
+//! its own and blocks the caller until each answer. An async trait over them would only hide
+//! a thread behind `spawn_blocking` inside every method and make cancellation look cheaper
+//! than it is. So a `Session` is plain blocking code that the runner moves onto one
+//! `tokio::task::spawn_blocking` thread for the whole upload (never an async task: the SFTP
+//! session's `block_on` would panic there); it is `Send` but not `Sync` (one connection, one
+//! user at a time).
 //!
 //! # Rules every implementation keeps
 //! - [`Session::put`] streams to a temporary name ([`names::temporary_name`]), renames it to the
@@ -449,7 +451,7 @@ pub(crate) fn write_error(e: io::Error, hint: Option<u64>, free: Option<u64>, wh
 }
 
 /// What an I/O failure on `what` (a folder or file as the user knows it) means for the user.
-/// Shared by every protocol that surfaces `io::Error`s (local files, SFTP through ssh2).
+/// Shared by every protocol that surfaces `io::Error`s (local files, SFTP statuses).
 pub(crate) fn io_error(e: io::Error, action: &str, what: &str) -> Error {
     let error = match e.kind() {
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => not_enough_storage(None, None),

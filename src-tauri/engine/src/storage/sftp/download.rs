@@ -1,14 +1,29 @@
-//! Downloads: the file opened for reading and streamed into the caller's writer in 1 MiB
-//! reads (libssh2 keeps the read requests of one call in flight, as it does for writes).
+//! Downloads: the file opened for reading and its parts requested ahead, several in flight
+//! (as OpenSSH's `sftp get` does), written into the caller's writer in order.
 
+use std::collections::VecDeque;
 use std::io::Write;
-use std::path::Path;
+use std::task::Poll;
+use std::time::Duration;
 
-use super::errors::{self, FX_NO_SUCH_FILE};
+use russh_sftp::client::error::Error as SftpError;
+use russh_sftp::client::RawSftpSession;
+use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
+
+use super::errors::{self, Fault};
 use super::session::SftpSession;
-use crate::error::Result;
-use crate::storage::download::{copy_out, CopyFailure};
+use crate::error::{Error, Result};
+use crate::storage::download::{save_error, CHUNK};
 use crate::storage::{not_found, RemotePath};
+
+/// How much is requested ahead of what has been written out.
+const AHEAD: usize = 4 * CHUNK;
+
+/// Why a download stopped: the server's side, or saving the copy.
+enum Stop {
+    Read(Fault),
+    Write(Error),
+}
 
 impl SftpSession {
     /// [`Session::get`](crate::storage::Session::get).
@@ -21,33 +36,95 @@ impl SftpSession {
         self.usable()?;
         let shown = self.shown(path);
         let remote = self.remote(path);
-        let mut file = match self.sftp.open(&remote) {
-            Ok(file) => file,
+        let opened = self.wait(self.sftp.open(
+            remote.as_str(),
+            OpenFlags::READ,
+            FileAttributes::empty(),
+        ));
+        let handle = match opened {
+            Ok(h) => h.handle,
             // Also a missing folder: OpenSSH says "no such file" for either.
-            Err(e) if errors::sftp_status(&e) == Some(FX_NO_SUCH_FILE) => {
+            Err(e) if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile) => {
                 return Err(not_found(&shown))
             }
             Err(e) => return Err(self.fail(e, "read", &shown)),
         };
-        let copied = match copy_out(&mut file, out, progress, &shown) {
-            Ok(n) => Ok(n),
-            Err(CopyFailure::Write(error)) => Err(Ok(error)),
-            // While the session still remembers the read's failure (closing may replace it).
-            Err(CopyFailure::Read(e)) => Err(Err(errors::from_io(&self.ssh, &e))),
-        };
-        drop(file);
+        let (io, len) = (self.peer.io_timeout, self.limits.read_len);
+        let copied = self.rt.block_on(async {
+            let copied = receive(&self.sftp, &handle, out, progress, &shown, io, len).await;
+            let _ = errors::within(io, self.sftp.close(handle.as_str())).await;
+            copied
+        });
         match copied {
             Ok(n) => Ok(n),
-            Err(Ok(error)) => Err(error),
+            Err(Stop::Write(error)) => Err(error),
             // OpenSSH opens a folder like a file and fails the read without saying why.
-            Err(Err(e)) if !errors::is_transport(&e) && self.is_folder(&remote, &shown)? => {
+            Err(Stop::Read(e))
+                if !errors::is_transport(&e)
+                    && self.lstat(&remote, &shown)?.is_some_and(|st| st.is_dir()) =>
+            {
                 Err(not_found(&shown))
             }
-            Err(Err(e)) => Err(self.fail(e, "read", &shown)),
+            Err(Stop::Read(e)) => Err(self.fail(e, "read", &shown)),
         }
     }
+}
 
-    fn is_folder(&mut self, remote: &Path, shown: &str) -> Result<bool> {
-        Ok(self.lstat(remote, shown)?.is_some_and(|st| st.is_dir()))
+/// Reads the file to its end into `out`; the bytes written. `progress` hears the total after
+/// every [`CHUNK`] and at the end. A short answer (allowed by the protocol) drops the
+/// requests made beyond it and asks again from where it ended.
+async fn receive(
+    sftp: &RawSftpSession,
+    handle: &str,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+    shown: &str,
+    io: Duration,
+    len: usize,
+) -> std::result::Result<u64, Stop> {
+    let request_len = u32::try_from(len).unwrap_or(u32::MAX);
+    let mut pending = VecDeque::new();
+    let (mut next, mut total, mut reported) = (0u64, 0u64, 0u64);
+    loop {
+        while pending.len() * len < AHEAD {
+            let mut request = Box::pin(sftp.read(handle, next, request_len));
+            // Polled once, the request leaves now; its answer is awaited in turn below.
+            let early = match futures::poll!(request.as_mut()) {
+                Poll::Ready(answer) => Some(answer),
+                Poll::Pending => None,
+            };
+            pending.push_back((request, early));
+            next += len as u64;
+        }
+        let Some((request, early)) = pending.pop_front() else {
+            break;
+        };
+        let answer = match early {
+            Some(answer) => answer,
+            None => tokio::time::timeout(io, request)
+                .await
+                .unwrap_or(Err(SftpError::Timeout)),
+        };
+        let data = match answer {
+            Ok(data) if !data.data.is_empty() => data.data,
+            Ok(_) => break,
+            Err(SftpError::Status(s)) if s.status_code == StatusCode::Eof => break,
+            Err(e) => return Err(Stop::Read(e.into())),
+        };
+        out.write_all(&data)
+            .map_err(|e| Stop::Write(save_error(e, &format!("the copy of {shown}"))))?;
+        total += data.len() as u64;
+        if total - reported >= CHUNK as u64 {
+            reported = total;
+            progress(total);
+        }
+        if data.len() < len {
+            pending.clear();
+            next = total;
+        }
     }
+    if reported != total {
+        progress(total);
+    }
+    Ok(total)
 }

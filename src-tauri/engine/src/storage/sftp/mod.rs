@@ -1,12 +1,13 @@
 //! A folder on an SFTP server as a destination.
 //!
-//! # Why ssh2
-//! `ssh2` binds libssh2, the SSH library curl and git2 also use: password and key-file logins
-//! (OpenSSH, PEM and PKCS#8 keys, with passphrases), blocking calls with one timeout, and
-//! SFTP writes that keep many requests in flight within one call. Its blocking model matches
-//! our synchronous [`Session`] trait; the pure-Rust russh + russh-sftp would
-//! bring an async runtime into every call. libssh2 is built from the crate's bundled source
-//! against the system OpenSSL (no vendored copy).
+//! # Why russh
+//! `russh` is a maintained pure-Rust SSH client (crypto on `ring`, as rustls uses here), and
+//! `russh-sftp` speaks SFTP over any stream, with OpenSSH's extensions (`fsync`, `statvfs`,
+//! `limits`). Their requests are futures, so many can be in flight at once: uploads keep
+//! megabytes on the way, like OpenSSH's `sftp`. libssh2 (the `ssh2` crate) was used first;
+//! it keeps in flight only what one write call hands it and encrypts on the calling thread,
+//! and stayed at 0.64× OpenSSH's upload speed (issue 4's goal is 0.8×). Each session runs
+//! its own small runtime (one worker thread), so the synchronous [`Session`] trait stays.
 //!
 //! # What it does
 //! - **Trust**: the server's host key is checked before any secret is sent (see [`hostkey`]):
@@ -16,26 +17,21 @@
 //!   come only from the [`SecretStore`] (accounts [`SecretKey::sftp_password`] and
 //!   [`SecretKey::sftp_key_passphrase`]).
 //! - **Folder**: relative to the login directory unless it starts with `/` ([`RemoteFolder`]).
-//! - **Uploads** read the source in 1 MiB chunks on the calling thread while a second thread
-//!   hands them to libssh2 through an 8 MiB window, so that data is always in flight
-//!   (libssh2 pipelines only within one write call: 32 KiB writes ran at 40 % of the speed of
-//!   1 MiB ones, and back-to-back 1 MiB writes drain the pipeline at every boundary; see
-//!   `upload.rs`). They go to a temporary name, are synced (`fsync@openssh.com` where offered)
-//!   and renamed to a name that does not exist yet (SFTP v3, which OpenSSH speaks, cannot
-//!   rename onto an existing file), then the size is confirmed with `stat`.
+//! - **Uploads** read the source in 1 MiB chunks on the calling thread and send write
+//!   requests (as large as `limits@openssh.com` allows, else 32 KiB) with up to 4 MiB
+//!   unacknowledged, while the session's worker thread encrypts and sends (see `upload.rs`).
+//!   They go to a temporary name, are synced (`fsync@openssh.com` where offered) and renamed
+//!   to a name that does not exist yet (SFTP v3, which OpenSSH speaks, cannot rename onto an
+//!   existing file), then the size is confirmed with `stat`.
 //!   [`Session::put_resuming`] continues an interrupted upload where it stopped.
-//! - **Downloads** ([`Session::get`]) read in 1 MiB calls, which libssh2 pipelines.
-//! - **Ciphers**: libssh2's own preference, chacha20-poly1305 first. Preferring AES-GCM looks
-//!   attractive (OpenSSL has AES instructions) but libssh2 1.11 encrypts AES modes 16 bytes per
-//!   call, which more than doubled the client's CPU per byte and halved throughput in
-//!   `sftp-bench`; chacha20-poly1305 is encrypted one whole packet per call.
-//! - **Free space** comes from `fstatvfs@openssh.com` (ssh2 exposes it on an open file handle,
-//!   [`ssh2::File::statvfs`]; OpenSSH lets a folder be opened as a file for it). Servers without
-//!   it report no free space (`None`), like FTP.
-//! - **Timeouts**: one for connecting (TCP and the SSH handshake) and one for every blocking
-//!   call after that (a stalled server turns into `Timeout`). The I/O timeout also bounds one
-//!   1 MiB write, so it must exceed what the slowest expected uplink needs for 1 MiB (the
-//!   default 60 s allows down to about 140 kbit/s).
+//! - **Downloads** ([`Session::get`]) keep 4 MiB of read requests ahead of what is written.
+//! - **Ciphers**: russh's own preference (chacha20-poly1305, then AES-GCM).
+//! - **Free space** comes from `statvfs@openssh.com`. Servers without it report no free space
+//!   (`None`), like FTP.
+//! - **Timeouts**: one for connecting (TCP and the SSH handshake) and one for every answer
+//!   after that (a stalled server turns into `Timeout`). During a transfer each answer must
+//!   come within the I/O timeout of the one before; a request is at most 256 KiB, so the
+//!   default 60 s allows uplinks down to about 35 kbit/s.
 //!
 //! A session that lost its connection (or timed out mid-packet) refuses every further call
 //! with `Unreachable`: the runner reconnects.
@@ -79,7 +75,7 @@ pub enum SftpAuth {
 pub struct Timeouts {
     /// Establishing the TCP connection, and then the SSH handshake.
     pub connect: Duration,
-    /// Any one blocking call after the handshake: a login, a listing, one 1 MiB write.
+    /// Any one answer after the handshake: a login, a listing, the next acknowledged write.
     pub io: Duration,
 }
 
@@ -222,9 +218,7 @@ impl SftpDestination {
     /// # Errors
     /// `Dns`, `Unreachable`, `Timeout` for the network; `Tls` when no common algorithms exist.
     pub fn host_key(&self) -> Result<HostKeyInfo> {
-        let (ssh, key) = connect::handshake(self)?;
-        let _ = ssh.disconnect(None, "Backup Center read the host key", None);
-        Ok(key)
+        connect::host_key(self)
     }
 
     /// Connects, checks the host key, logs in and starts SFTP: the session without the trait

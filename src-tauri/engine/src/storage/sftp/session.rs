@@ -1,12 +1,15 @@
 //! An open SFTP connection: the [`Session`] operations other than uploading (see `upload.rs`).
 
+use std::future::Future;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use ssh2::{FileStat, OpenFlags, OpenType, RenameFlags};
+use russh::client;
+use russh_sftp::client::RawSftpSession;
+use russh_sftp::protocol::{FileAttributes, StatusCode};
 
-use super::errors::{self, Peer, FX_FAILURE, FX_NO_SUCH_FILE};
+use super::connect::{self, Client};
+use super::errors::{self, Fault, Peer};
 use super::{url_of, SftpDestination};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::resume::Source;
@@ -15,15 +18,77 @@ use crate::storage::{
     RemotePath, Session, Usage,
 };
 
+/// What the server takes in one request, and which OpenSSH extensions it offers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Bytes per read request.
+    pub read_len: usize,
+    /// Bytes per write request.
+    pub write_len: usize,
+    /// `fsync@openssh.com`
+    pub fsync: bool,
+    /// `statvfs@openssh.com`
+    pub statvfs: bool,
+}
+
+/// Every SFTP server takes 32 KiB requests (the draft's minimum); larger ones only where
+/// `limits@openssh.com` says so, up to 256 KiB (OpenSSH offers 255 KiB).
+const SAFE_LEN: usize = 32 * 1024;
+const MAX_LEN: usize = 256 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            read_len: SAFE_LEN,
+            write_len: SAFE_LEN,
+            fsync: false,
+            statvfs: false,
+        }
+    }
+}
+
+impl Limits {
+    /// With what `limits@openssh.com` answered (0 means "no limit given"). Lengths are
+    /// rounded down to a power of two (OpenSSH's 255 KiB becomes 128 KiB) so that requests
+    /// tile the 1 MiB chunks uploads read and downloads report progress in.
+    pub fn with_server_limits(self, read_len: u64, write_len: u64) -> Self {
+        let pick = |len: u64| match usize::try_from(len) {
+            Ok(0) | Err(_) => SAFE_LEN,
+            Ok(n) => {
+                let n = n.clamp(SAFE_LEN, MAX_LEN);
+                1 << (usize::BITS - 1 - n.leading_zeros())
+            }
+        };
+        Self {
+            read_len: pick(read_len),
+            write_len: pick(write_len),
+            ..self
+        }
+    }
+}
+
+/// The live parts of a connection, as `connect` makes them.
+pub(super) struct Connection {
+    pub rt: tokio::runtime::Runtime,
+    pub ssh: client::Handle<Client>,
+    pub sftp: RawSftpSession,
+    pub limits: Limits,
+    pub cipher: String,
+}
+
 /// A live SFTP session on one destination. Not `Sync`: one run uses it at a time.
 pub struct SftpSession {
-    // Field order is drop order: SFTP channel before the SSH session it runs in.
-    pub(super) sftp: ssh2::Sftp,
-    pub(super) ssh: ssh2::Session,
+    // Field order is drop order: the SFTP channel, the SSH connection, then the runtime
+    // they run on.
+    pub(super) sftp: RawSftpSession,
+    pub(super) ssh: client::Handle<Client>,
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) limits: Limits,
+    cipher: String,
     folder: RemoteFolder,
     url_base: String,
     pub(super) peer: Peer,
-    /// Set once the connection failed or stalled: libssh2 cannot go on after that.
+    /// Set once the connection failed or stalled: it cannot go on after that.
     pub(super) broken: bool,
 }
 
@@ -38,15 +103,13 @@ impl std::fmt::Debug for SftpSession {
 }
 
 impl SftpSession {
-    pub(super) fn new(
-        ssh: ssh2::Session,
-        sftp: ssh2::Sftp,
-        dest: &SftpDestination,
-        peer: Peer,
-    ) -> Self {
+    pub(super) fn new(c: Connection, dest: &SftpDestination, peer: Peer) -> Self {
         Self {
-            sftp,
-            ssh,
+            sftp: c.sftp,
+            ssh: c.ssh,
+            rt: c.rt,
+            limits: c.limits,
+            cipher: c.cipher,
             folder: dest.folder.clone(),
             url_base: dest.url_base(),
             peer,
@@ -55,21 +118,24 @@ impl SftpSession {
     }
 
     /// The cipher and MAC negotiated for uploads (client to server), e.g.
-    /// `aes128-gcm@openssh.com` or `aes128-ctr/hmac-sha2-256`: for logs and the benchmark.
+    /// `chacha20-poly1305@openssh.com` or `aes256-ctr/hmac-sha2-256`: for logs and the
+    /// benchmark.
     pub fn upload_cipher(&self) -> String {
-        let cipher = self.ssh.methods(ssh2::MethodType::CryptCs).unwrap_or("?");
-        match self.ssh.methods(ssh2::MethodType::MacCs) {
-            Some(mac) if !cipher.contains("gcm") && !cipher.contains("poly1305") => {
-                format!("{cipher}/{mac}")
-            }
-            _ => cipher.to_string(),
-        }
+        self.cipher.clone()
+    }
+
+    /// Runs one request (or a few) to its answer, waiting at most the I/O timeout.
+    pub(super) fn wait<T, E: Into<Fault>>(
+        &self,
+        f: impl Future<Output = std::result::Result<T, E>>,
+    ) -> std::result::Result<T, Fault> {
+        self.rt.block_on(errors::within(self.peer.io_timeout, f))
     }
 
     /// The server path of `path` (relative to the login directory unless the folder is
     /// absolute).
-    pub(super) fn remote(&self, path: &RemotePath) -> PathBuf {
-        PathBuf::from(self.folder.resolve(path))
+    pub(super) fn remote(&self, path: &RemotePath) -> String {
+        self.folder.resolve(path)
     }
 
     /// `path` as the user sees it in messages: `sftp://backup@nas/~/jira/x.zip`.
@@ -92,8 +158,8 @@ impl SftpSession {
         Ok(())
     }
 
-    /// Maps an ssh2 failure and remembers a lost connection.
-    pub(super) fn fail(&mut self, e: ssh2::Error, action: &str, what: &str) -> Error {
+    /// Maps a failure and remembers a lost connection.
+    pub(super) fn fail(&mut self, e: Fault, action: &str, what: &str) -> Error {
         if errors::is_transport(&e) {
             self.broken = true;
         }
@@ -101,39 +167,32 @@ impl SftpSession {
     }
 
     /// `lstat`, with "no such file" as `None`.
-    pub(super) fn lstat(&mut self, path: &Path, what: &str) -> Result<Option<FileStat>> {
-        match self.sftp.lstat(path) {
-            Ok(st) => Ok(Some(st)),
-            Err(e) if errors::sftp_status(&e) == Some(FX_NO_SUCH_FILE) => Ok(None),
+    pub(super) fn lstat(&mut self, path: &str, what: &str) -> Result<Option<FileAttributes>> {
+        match self.wait(self.sftp.lstat(path)) {
+            Ok(st) => Ok(Some(st.attrs)),
+            Err(e) if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile) => Ok(None),
             Err(e) => Err(self.fail(e, "check", what)),
         }
     }
 
     /// Free space for us on the file system holding `dir` (or its nearest existing parent),
-    /// from `fstatvfs@openssh.com`; `None` where the server cannot tell.
+    /// from `statvfs@openssh.com`; `None` where the server cannot tell.
     pub(super) fn disk_free(&mut self, dir: &RemotePath) -> Result<Option<u64>> {
+        if !self.limits.statvfs {
+            return Ok(None);
+        }
         let mut candidate = Some(dir.clone());
         while let Some(d) = candidate {
             let path = self.remote(&d);
-            // OpenSSH opens a folder as a file too; statvfs needs a file handle.
-            match self
-                .sftp
-                .open_mode(&path, OpenFlags::READ, 0, OpenType::File)
-            {
-                Ok(mut handle) => {
-                    return match handle.statvfs() {
-                        Ok(st) => Ok(Some(st.f_bavail.saturating_mul(st.f_frsize))),
-                        Err(e) if errors::is_transport(&e) => {
-                            Err(self.fail(e, "read the free space of", &self.shown(&d)))
-                        }
-                        // statvfs@openssh.com not offered.
-                        Err(_) => Ok(None),
-                    };
-                }
+            match self.wait(self.sftp.statvfs(path)) {
+                Ok(st) => return Ok(Some(st.blocks_avail.saturating_mul(st.fragment_size))),
                 Err(e) if errors::is_transport(&e) => {
                     return Err(self.fail(e, "read the free space of", &self.shown(&d)))
                 }
-                Err(e) if errors::sftp_status(&e) == Some(FX_NO_SUCH_FILE) && !d.is_folder() => {
+                Err(e)
+                    if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile)
+                        && !d.is_folder() =>
+                {
                     candidate = Some(d.parent());
                 }
                 Err(_) => candidate = None,
@@ -142,15 +201,40 @@ impl SftpSession {
         Ok(None)
     }
 
+    /// Every entry of a folder: open, read until the server says the end, close.
+    async fn read_dir(
+        sftp: &RawSftpSession,
+        path: String,
+    ) -> std::result::Result<Vec<russh_sftp::protocol::File>, russh_sftp::client::error::Error>
+    {
+        let handle = sftp.opendir(path).await?.handle;
+        let mut all = Vec::new();
+        let read = loop {
+            match sftp.readdir(handle.as_str()).await {
+                Ok(name) => all.extend(name.files),
+                Err(russh_sftp::client::error::Error::Status(s))
+                    if s.status_code == StatusCode::Eof =>
+                {
+                    break Ok(())
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        let closed = sftp.close(handle).await;
+        read?;
+        closed?;
+        Ok(all)
+    }
+
     /// Our snapshots (or, with `temporaries`, our temporaries) directly in `dir`, unsorted,
     /// with their stats.
     pub(super) fn entries(
         &mut self,
         dir: &RemotePath,
         temporaries: bool,
-    ) -> Result<Vec<(String, FileStat)>> {
+    ) -> Result<Vec<(String, FileAttributes)>> {
         let path = self.remote(dir);
-        let listing = match self.sftp.readdir(&path) {
+        let listing = match self.wait(Self::read_dir(&self.sftp, path)) {
             Ok(listing) => listing,
             Err(e) => return Err(self.fail(e, "list", &self.shown(dir))),
         };
@@ -163,10 +247,10 @@ impl SftpSession {
         };
         Ok(listing
             .into_iter()
-            .filter_map(|(p, st)| {
-                // A name that is not UTF-8 was not written by us.
-                let name = p.file_name()?.to_str()?.to_string();
-                (ours(&name) && st.is_file()).then_some((name, st))
+            .filter_map(|entry| {
+                // A name that is not UTF-8 arrives with U+FFFD in it and matches none of ours.
+                let st = entry.attrs;
+                (ours(&entry.filename) && st.is_regular()).then_some((entry.filename, st))
             })
             .collect())
     }
@@ -186,9 +270,9 @@ impl SftpSession {
     }
 
     /// Removes a file, best effort (cleaning up after a failure that is already reported).
-    pub(super) fn discard(&mut self, path: &Path) {
+    pub(super) fn discard(&mut self, path: &str) {
         if !self.broken {
-            if let Err(e) = self.sftp.unlink(path) {
+            if let Err(e) = self.wait(self.sftp.remove(path)) {
                 if errors::is_transport(&e) {
                     self.broken = true;
                 }
@@ -200,20 +284,17 @@ impl SftpSession {
     /// unlinks the old one; the `lstat` first gives the clear message in the common case.
     pub(super) fn rename_no_clobber(
         &mut self,
-        from: &Path,
-        to: &Path,
+        from: &str,
+        to: &str,
         to_shown: &str,
         what: &str,
     ) -> Result<()> {
         if self.lstat(to, to_shown)?.is_some() {
             return Err(exists_error(to_shown));
         }
-        match self
-            .sftp
-            .rename(from, to, Some(RenameFlags::ATOMIC | RenameFlags::NATIVE))
-        {
-            Ok(()) => Ok(()),
-            Err(e) if errors::sftp_status(&e) == Some(FX_FAILURE) => {
+        match self.wait(self.sftp.rename(from, to)) {
+            Ok(_) => Ok(()),
+            Err(e) if errors::sftp_status(&e) == Some(StatusCode::Failure) => {
                 if self.lstat(to, to_shown)?.is_some() {
                     Err(exists_error(to_shown))
                 } else {
@@ -225,10 +306,9 @@ impl SftpSession {
     }
 }
 
-pub(super) fn modified(st: &FileStat) -> Option<DateTime<Utc>> {
+pub(super) fn modified(st: &FileAttributes) -> Option<DateTime<Utc>> {
     st.mtime
-        .and_then(|t| i64::try_from(t).ok())
-        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .and_then(|t| DateTime::from_timestamp(i64::from(t), 0))
 }
 
 impl Session for SftpSession {
@@ -251,26 +331,33 @@ impl Session for SftpSession {
             .map(str::to_string)
             .collect();
         let mut current = if self.folder.is_absolute() {
-            PathBuf::from("/")
+            "/".to_string()
         } else {
-            PathBuf::new()
+            String::new()
         };
         for part in parts {
-            current.push(part);
+            if !current.is_empty() && !current.ends_with('/') {
+                current.push('/');
+            }
+            current.push_str(&part);
             match self.lstat(&current, &shown)? {
                 Some(st) if st.is_dir() => continue,
                 Some(_) => {
                     return Err(Error::new(
                         ErrorKind::StoragePath,
                         format!(
-                            "Could not create the folder {shown}: {} is a file, not a folder.",
-                            current.display()
+                            "Could not create the folder {shown}: {current} is a file, not a \
+                             folder."
                         ),
                     ))
                 }
                 None => {}
             }
-            if let Err(e) = self.sftp.mkdir(&current, 0o755) {
+            let attrs = FileAttributes {
+                permissions: Some(0o755),
+                ..FileAttributes::empty()
+            };
+            if let Err(e) = self.wait(self.sftp.mkdir(current.as_str(), attrs)) {
                 // Created meanwhile by someone else: fine.
                 if !errors::is_transport(&e)
                     && self.lstat(&current, &shown)?.is_some_and(|st| st.is_dir())
@@ -318,9 +405,11 @@ impl Session for SftpSession {
     fn remove(&mut self, path: &RemotePath) -> Result<()> {
         self.usable()?;
         let shown = self.shown(path);
-        match self.sftp.unlink(&self.remote(path)) {
-            Ok(()) => Ok(()),
-            Err(e) if errors::sftp_status(&e) == Some(FX_NO_SUCH_FILE) => Err(not_found(&shown)),
+        match self.wait(self.sftp.remove(self.remote(path))) {
+            Ok(_) => Ok(()),
+            Err(e) if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile) => {
+                Err(not_found(&shown))
+            }
             Err(e) => Err(self.fail(e, "delete", &shown)),
         }
     }
@@ -359,9 +448,9 @@ impl Session for SftpSession {
                 continue;
             }
             let path = dir.join(&name)?;
-            match self.sftp.unlink(&self.remote(&path)) {
-                Ok(()) => removed += 1,
-                Err(e) if errors::sftp_status(&e) == Some(FX_NO_SUCH_FILE) => {}
+            match self.wait(self.sftp.remove(self.remote(&path))) {
+                Ok(_) => removed += 1,
+                Err(e) if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile) => {}
                 Err(e) => return Err(self.fail(e, "delete a temporary file in", &self.shown(dir))),
             }
         }
@@ -372,9 +461,32 @@ impl Session for SftpSession {
 impl Drop for SftpSession {
     fn drop(&mut self) {
         // Say goodbye, but never hang on a dead or stalled server for long.
-        self.ssh.set_timeout(if self.broken { 1 } else { 2_000 });
         if !self.broken {
-            let _ = self.ssh.disconnect(None, "Backup Center is done", None);
+            let _ = self.sftp.close_session();
+            self.rt.block_on(connect::disconnect(
+                &self.ssh,
+                std::time::Duration::from_secs(2),
+            ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lengths_follow_the_server_within_bounds() {
+        // OpenSSH 9 offers 255 KiB reads and writes.
+        let l = Limits::default().with_server_limits(261_120, 261_120);
+        assert_eq!((l.read_len, l.write_len), (128 * 1024, 128 * 1024));
+        let l = Limits::default().with_server_limits(0, 4096);
+        assert_eq!(
+            (l.read_len, l.write_len),
+            (SAFE_LEN, SAFE_LEN),
+            "no limit, tiny"
+        );
+        let l = Limits::default().with_server_limits(u64::MAX, 100 << 20);
+        assert_eq!((l.read_len, l.write_len), (MAX_LEN, MAX_LEN));
     }
 }

@@ -1,5 +1,5 @@
-//! Uploading: stream to a temporary name in 1 MiB writes, sync, rename, confirm the size; and
-//! continuing an upload that was interrupted.
+//! Uploading: stream to a temporary name with many write requests in flight, sync, rename,
+//! confirm the size; and continuing an upload that was interrupted.
 //!
 //! # Resuming
 //! [`Session::put_resuming`] goes through the mechanism every destination shares
@@ -11,12 +11,13 @@
 //!
 //! [`Session::put_resuming`]: crate::storage::Session::put_resuming
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::sync::mpsc;
+use std::collections::VecDeque;
+use std::task::Poll;
 
-use ssh2::{OpenFlags, OpenType};
+use russh_sftp::client::RawSftpSession;
+use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 
-use super::errors::{self, FX_FAILURE, FX_OP_UNSUPPORTED};
+use super::errors::{self, within, Fault};
 use super::session::{modified, SftpSession};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::resume::{self, Failure, Source, Temporaries};
@@ -25,16 +26,17 @@ use crate::storage::{
     read_chunk, size_mismatch, BackupFile, RemotePath,
 };
 
-/// One read from the source. libssh2 keeps only the packets of one write call in flight (see
-/// notes/test-servers.md and [`send_window`]).
+/// One read from the source.
 pub(super) const CHUNK: usize = 1 << 20;
 
-/// The upload window: up to this much is handed to libssh2 at once (see [`send_window`]).
-const WINDOW: usize = 8 * CHUNK;
+/// How much may be sent and not yet acknowledged: enough to keep OpenSSH's 2 MiB channel
+/// window full while acknowledgements travel back. (The I/O timeout runs from one
+/// acknowledgement to the next, so this does not shorten what a slow uplink may take.)
+const IN_FLIGHT: usize = 4 * CHUNK;
 
 /// The server refused a write or the connection broke, after `written` bytes of this upload.
 struct WriteFailed {
-    error: ssh2::Error,
+    error: Fault,
     written: u64,
 }
 
@@ -84,44 +86,57 @@ impl SftpSession {
             None => names::temporary_name(&name),
         };
         let temp = self.remote(&dir.join(&temp_name)?);
-        let opened = match resumed {
-            // Write where the last attempt stopped; no truncation.
-            Some(_) => self
-                .sftp
-                .open_mode(&temp, OpenFlags::WRITE, 0o600, OpenType::File)
-                .and_then(|mut f| {
-                    f.seek(SeekFrom::Start(offset))
-                        .map_err(|_| ssh2::Error::unknown())?;
-                    Ok(f)
-                }),
-            // Backups hold a whole Jira site: readable by the login user only.
-            None => self.sftp.open_mode(
-                &temp,
-                OpenFlags::WRITE | OpenFlags::EXCLUSIVE,
-                0o600,
-                OpenType::File,
-            ),
+        // Backups hold a whole Jira site: readable by the login user only.
+        let attrs = FileAttributes {
+            permissions: Some(0o600),
+            ..FileAttributes::empty()
         };
-        let mut file = match opened {
-            Ok(f) => f,
+        let flags = match resumed {
+            // Write where the last attempt stopped; no truncation.
+            Some(_) => OpenFlags::WRITE,
+            None => OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUDE,
+        };
+        let handle = match self.wait(self.sftp.open(temp.as_str(), flags, attrs)) {
+            Ok(h) => h.handle,
             Err(e) => return Err(self.fail(e, "write to", &dir_shown)),
         };
-        tracing::debug!(target: "storage", temp = %temp.display(), offset, "sftp upload");
+        tracing::debug!(target: "storage", %temp, offset, "sftp upload");
 
-        let streamed = stream(&mut file, &mut source, &dir_shown, &self.ssh).and_then(|n| {
+        let (io, limits) = (self.peer.io_timeout, self.limits);
+        let streamed = self.rt.block_on(async {
+            let sent = send(
+                &self.sftp,
+                &handle,
+                offset,
+                &mut source,
+                &dir_shown,
+                io,
+                limits.write_len,
+            )
+            .await;
             // Durable before it gets its final name (servers without fsync@openssh.com
             // skip this).
-            match file.fsync() {
-                Err(e) if errors::sftp_status(&e) != Some(FX_OP_UNSUPPORTED) => {
-                    Err(Failure::Destination(WriteFailed {
-                        error: e,
-                        written: n,
-                    }))
+            let failed =
+                |written| move |error| Failure::Destination(WriteFailed { error, written });
+            let synced = match sent {
+                Ok(n) if limits.fsync => within(io, self.sftp.fsync(handle.as_str()))
+                    .await
+                    .map(|_| n)
+                    .map_err(failed(n)),
+                other => other,
+            };
+            if let Err(Failure::Destination(WriteFailed { error, .. })) = &synced {
+                if errors::is_transport(error) {
+                    return synced;
                 }
-                _ => Ok(n),
+            }
+            // Closing also reports a write the server could not finish (a full disk).
+            let closed = within(io, self.sftp.close(handle.as_str())).await;
+            match (synced, closed) {
+                (Ok(n), Err(error)) => Err(failed(n)(error)),
+                (synced, _) => synced,
             }
         });
-        drop(file);
         let written = match streamed {
             Ok(n) => n,
             Err(failure) => {
@@ -162,7 +177,7 @@ impl SftpSession {
     /// `SSH_FX_FAILURE`; the free space tells a full disk from a quota or size limit.
     fn write_failure(
         &mut self,
-        e: ssh2::Error,
+        e: Fault,
         dir: &RemotePath,
         written: u64,
         hint: Option<u64>,
@@ -170,7 +185,7 @@ impl SftpSession {
     ) -> Error {
         let dir_shown = self.shown(dir);
         let status = errors::sftp_status(&e);
-        if errors::is_transport(&e) || status != Some(FX_FAILURE) {
+        if errors::is_transport(&e) || status != Some(StatusCode::Failure) {
             // Transport failures; a mapped status (permission, SSH_FX_NO_SPACE_ON_FILESYSTEM).
             return self.fail(e, "write to", &dir_shown);
         }
@@ -195,7 +210,7 @@ impl SftpSession {
         };
         error
             .with_context("target", dir_shown)
-            .with_context("sftp_error", e.message().to_string())
+            .with_context("sftp_error", e.to_string())
             .with_source(e)
     }
 }
@@ -209,25 +224,38 @@ impl Temporaries for SftpSession {
     ) -> Result<Option<Vec<u8>>> {
         let remote = self.remote(&dir.join(temp)?);
         let shown = self.shown(dir);
-        let mut file = match self
-            .sftp
-            .open_mode(&remote, OpenFlags::READ, 0, OpenType::File)
-        {
-            Ok(f) => f,
-            Err(e) if errors::is_transport(&e) => return Err(self.fail(e, "read", &shown)),
-            Err(_) => return Ok(None),
-        };
-        let mut held = Vec::new();
-        let read = file
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| file.read_to_end(&mut held));
-        drop(file);
+        let read_len = self.limits.read_len;
+        let read = self.wait(async {
+            let handle = self
+                .sftp
+                .open(remote.as_str(), OpenFlags::READ, FileAttributes::empty())
+                .await?
+                .handle;
+            let mut held = Vec::new();
+            let mut at = offset;
+            let outcome = loop {
+                let len = u32::try_from(read_len).unwrap_or(u32::MAX);
+                match self.sftp.read(handle.as_str(), at, len).await {
+                    Ok(data) if data.data.is_empty() => break Ok(()),
+                    Ok(data) => {
+                        at += data.data.len() as u64;
+                        held.extend_from_slice(&data.data);
+                    }
+                    Err(russh_sftp::client::error::Error::Status(s))
+                        if s.status_code == StatusCode::Eof =>
+                    {
+                        break Ok(())
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
+            let _ = self.sftp.close(handle).await;
+            outcome.map(|()| held)
+        });
         match read {
-            Ok(_) => Ok(Some(held)),
-            Err(e) => match errors::from_io(&self.ssh, &e) {
-                e if errors::is_transport(&e) => Err(self.fail(e, "read", &shown)),
-                _ => Ok(None),
-            },
+            Ok(held) => Ok(Some(held)),
+            Err(e) if errors::is_transport(&e) => Err(self.fail(e, "read", &shown)),
+            Err(_) => Ok(None),
         }
     }
 
@@ -239,129 +267,67 @@ impl Temporaries for SftpSession {
     }
 }
 
-/// Copies the source into `file`; the bytes the server acknowledged.
+/// Copies the source into the open file `handle` from `offset` on; the bytes the server
+/// acknowledged.
 ///
-/// Two threads: this one reads the source (which need not be `Send`) in [`CHUNK`]s while a
-/// scoped one hands them to libssh2 ([`send_window`]), so reading overlaps encrypting and
-/// sending as OpenSSH's `sftp` + `ssh` pair does. When the source fails, what it delivered is
+/// The source is read on this (the calling) thread in [`CHUNK`]s and cut into write
+/// requests of `write_len`, each sent as soon as it is made; up to [`IN_FLIGHT`] bytes are
+/// sent and unacknowledged at a time, so data is always on the way while the session's
+/// worker thread encrypts, as OpenSSH's `sftp` keeps 64 requests in flight. Acknowledgements
+/// are taken oldest first: a refused write stops the upload at the bytes before it. The I/O
+/// timeout applies to each acknowledgement. When the source fails, what it delivered is
 /// still stored (a resumed upload continues there) before the failure is reported.
-fn stream(
-    file: &mut ssh2::File,
+async fn send(
+    sftp: &RawSftpSession,
+    handle: &str,
+    offset: u64,
     source: &mut Source<'_>,
     shown: &str,
-    ssh: &ssh2::Session,
+    io: std::time::Duration,
+    write_len: usize,
 ) -> std::result::Result<u64, Failure<WriteFailed>> {
-    let (to_writer, chunks) = mpsc::sync_channel::<Vec<u8>>(2);
-    let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
-    // Chunks circulate: two queued, one being read, one being copied into the window.
-    for _ in 0..4 {
-        let _ = recycle.send(vec![0u8; CHUNK]);
-    }
-    let ssh = ssh.clone();
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || send_window(file, chunks, recycle, &ssh));
-        let mut source_failed = None;
-        // No chunk left and none coming back: the writer stopped and reports why.
-        while let Ok(mut chunk) = recycled.recv() {
-            chunk.resize(CHUNK, 0);
-            match fill(source, &mut chunk, shown) {
-                Ok(n) => {
-                    chunk.truncate(n);
-                    // A closed channel: the writer failed and reports why.
-                    if n == 0 || to_writer.send(chunk).is_err() || n < CHUNK {
-                        break;
-                    }
-                }
+    let mut pending = VecDeque::new();
+    let (mut in_flight, mut at, mut written) = (0usize, offset, 0u64);
+    let mut buf = vec![0u8; CHUNK];
+    let (mut ended, mut source_failed) = (false, None);
+    loop {
+        while !ended && in_flight + CHUNK <= IN_FLIGHT {
+            let n = match fill(source, &mut buf, shown) {
+                Ok(n) => n,
                 Err(e) => {
                     source_failed = Some(e);
-                    break;
-                }
-            }
-        }
-        drop(to_writer);
-        let written = writer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        match source_failed {
-            Some(e) => Err(Failure::Source(e)),
-            None => Ok(written),
-        }
-    })
-}
-
-/// The sending half of [`stream`]: writes the chunks it receives until the channel closes.
-///
-/// libssh2 keeps in flight only what one write call hands it, and a call returns as soon as
-/// the first of its packets is acknowledged; the caller then passes the rest again (already
-/// sent, so libssh2 skips it) and so on. Writing 1 MiB buffers one after the other therefore
-/// drains the pipeline to nothing at the end of every buffer. Instead the data goes through a
-/// [`WINDOW`]: whenever a chunk fits behind the data not yet acknowledged it is added and
-/// handed over with the next call, so libssh2 keeps megabytes in flight (the server's channel
-/// window, 2 MiB with OpenSSH, is the limit). Only when the window is full does it wait for
-/// everything to be acknowledged and start again at the front: one round trip per 8 MiB
-/// instead of moving the unacknowledged data around.
-fn send_window(
-    file: &mut ssh2::File,
-    chunks: mpsc::Receiver<Vec<u8>>,
-    recycle: mpsc::Sender<Vec<u8>>,
-    ssh: &ssh2::Session,
-) -> std::result::Result<u64, Failure<WriteFailed>> {
-    let mut window = vec![0u8; WINDOW];
-    // window[start..end]: received, not yet acknowledged by the server;
-    // window[start..handed]: what libssh2 has been given of it.
-    let (mut start, mut handed, mut end) = (0usize, 0usize, 0usize);
-    let mut closed = false;
-    let mut written = 0u64;
-    loop {
-        if start == end {
-            // Everything acknowledged: start again at the front, nothing to move.
-            (start, handed, end) = (0, 0, 0);
-        }
-        while !closed && window.len() - end >= CHUNK {
-            let next = if start == end {
-                chunks.recv().ok()
-            } else {
-                // Data is waiting to be sent: take only what is already there.
-                match chunks.try_recv() {
-                    Ok(chunk) => Some(chunk),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => None,
+                    0
                 }
             };
-            match next {
-                Some(chunk) => {
-                    window[end..end + chunk.len()].copy_from_slice(&chunk);
-                    end += chunk.len();
-                    let _ = recycle.send(chunk);
-                }
-                None => closed = true,
+            ended = n < CHUNK;
+            for piece in buf[..n].chunks(write_len) {
+                let mut request = Box::pin(sftp.write(handle, at, piece.to_vec()));
+                // Polled once, the request leaves now; its answer is awaited in turn below.
+                let early = match futures::poll!(request.as_mut()) {
+                    Poll::Ready(answer) => Some(answer),
+                    Poll::Pending => None,
+                };
+                pending.push_back((request, early, piece.len()));
+                at += piece.len() as u64;
+                in_flight += piece.len();
             }
         }
-        if start == end {
-            return Ok(written);
+        let Some((request, early, len)) = pending.pop_front() else {
+            break;
+        };
+        let answer = match early {
+            Some(answer) => answer.map_err(Fault::from),
+            None => within(io, request).await,
+        };
+        if let Err(error) = answer {
+            return Err(Failure::Destination(WriteFailed { error, written }));
         }
-        // One new chunk per call: libssh2 copies what is new into packets, and a chunk at a
-        // time keeps that copy in the cache; sending blocks on the channel window anyway.
-        handed = end.min(handed.max(start) + CHUNK);
-        match file.write(&window[start..handed]) {
-            Ok(0) => {
-                return Err(Failure::Destination(WriteFailed {
-                    error: ssh2::Error::unknown(),
-                    written,
-                }))
-            }
-            Ok(k) => {
-                start += k;
-                written += k as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(Failure::Destination(WriteFailed {
-                    error: errors::from_io(ssh, &e),
-                    written,
-                }))
-            }
-        }
+        written += len as u64;
+        in_flight -= len;
+    }
+    match source_failed {
+        Some(e) => Err(Failure::Source(e)),
+        None => Ok(written),
     }
 }
 
