@@ -146,3 +146,39 @@ fn a_changed_certificate_is_refused_despite_a_valid_chain() {
         "nothing was done on the server"
     );
 }
+
+/// vsftpd (by default) refuses an FTPS data connection that does not resume the control
+/// connection's TLS session, and every data connection uses up one of the single-use TLS 1.3
+/// tickets the client holds. Refused uploads must neither hang until the I/O timeout nor
+/// leave the session unable to upload (it was: 10 s each, then "522 … session reuse
+/// required" after the second).
+#[test]
+fn refused_ftps_uploads_leave_the_session_able_to_upload() {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    let server = Vsftpd::start(FtpTls::Explicit);
+    let locked = server.home().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    let (dest, secrets) = destination(&server, "", |_| {});
+    let mut s = dest.session(&secrets).unwrap();
+    let data = content(300 * 1024);
+    for i in 0..6 {
+        let refused = path(&format!("locked/{}", snapshot_name(i)));
+        let started = std::time::Instant::now();
+        let e = s.put(&refused, &mut &data[..], None).unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(e.kind, ErrorKind::StoragePermission, "refusal {i}: {e:?}");
+        // Not a speed goal: a refused data connection must not wait out the I/O timeout (10 s).
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "refusal {i} took {took:?}"
+        );
+    }
+    let name = snapshot_name(9);
+    s.put(&path(&name), &mut &data[..], None)
+        .expect("an upload after refused ones in the same FTPS session");
+    assert_eq!(fs::read(server.home().join(&name)).unwrap(), data);
+    assert_eq!(s.list(&RemotePath::folder()).unwrap().len(), 1);
+}

@@ -2,14 +2,16 @@
 //! (explicit or implicit), login, binary mode and what the server offers.
 
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use rustls::ClientConfig;
 use suppaftp::types::FileType;
 use suppaftp::{FtpError, Mode, RustlsConnector, RustlsFtpStream, Status};
 
 use super::reply::{self, Op, Server};
-use super::tls::{self, SeenSlot};
+use super::tickets::Tickets;
+use super::tls::{self, TlsClient};
 use super::{set_timeouts, CertificateProbe, FtpDestination, FtpSecurity};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::Sensitive;
@@ -33,9 +35,18 @@ pub(super) struct LoggedIn {
     pub features: Features,
     /// The login folder as `PWD` gives it.
     pub home: String,
+    /// FTPS: the TLS session cache, to tell when it ran out of tickets.
+    pub tickets: Option<Arc<Tickets>>,
+    /// Set while a data command the server may refuse is being opened.
+    pub brief: Arc<AtomicBool>,
 }
 
-type TlsSetup = Option<(Arc<ClientConfig>, SeenSlot)>;
+/// How long a data connection waits for the server until its command is accepted. Only a
+/// refused command's connection ever waits: suppaftp drops it, and rustls then tries to
+/// finish a TLS handshake the server never answers, for the whole I/O timeout otherwise.
+pub(super) const BRIEF: Duration = Duration::from_millis(500);
+
+type TlsSetup = Option<TlsClient>;
 
 fn tls_setup(dest: &FtpDestination) -> Result<TlsSetup> {
     match dest.security {
@@ -48,7 +59,7 @@ fn server_of(dest: &FtpDestination, tls: &TlsSetup) -> Server {
     Server {
         host_port: dest.host_port(),
         io_timeout: dest.timeouts.io,
-        seen: tls.as_ref().map(|(_, seen)| seen.clone()),
+        seen: tls.as_ref().map(|t| t.seen.clone()),
     }
 }
 
@@ -61,10 +72,17 @@ fn tcp(dest: &FtpDestination, server: &Server) -> Result<TcpStream> {
 }
 
 /// Connects and, for FTPS, completes the TLS handshake; not logged in yet.
-fn control(dest: &FtpDestination, tls: &TlsSetup, server: &Server) -> Result<Control> {
+/// `brief` set: a data connection opened now waits only [`BRIEF`] for the server (see
+/// [`FtpSession::refusable`](super::session::FtpSession::refusable)).
+fn control(
+    dest: &FtpDestination,
+    tls: &TlsSetup,
+    server: &Server,
+    brief: &Arc<AtomicBool>,
+) -> Result<Control> {
     let connect_failed = |e: FtpError| reply::map(e, Op::Connect, &server.host_port, server);
     let ftp = match (dest.security, tls) {
-        (FtpSecurity::ImplicitTls, Some((config, _))) => {
+        (FtpSecurity::ImplicitTls, Some(TlsClient { config, .. })) => {
             // suppaftp opens implicit connections itself, without timeouts: see first (within
             // ours) that the port answers, then let it connect to that address. Until its TLS
             // handshake and greeting are done, the OS's socket defaults apply.
@@ -88,7 +106,7 @@ fn control(dest: &FtpDestination, tls: &TlsSetup, server: &Server) -> Result<Con
             let ftp = Control::connect_with_stream(tcp(dest, server)?).map_err(connect_failed)?;
             match tls {
                 None => ftp,
-                Some((config, seen)) => {
+                Some(TlsClient { config, seen, .. }) => {
                     // The handshake runs on our socket, with its timeouts already set.
                     let connector = RustlsConnector::from(config.clone());
                     ftp.into_secure(connector, &dest.host).map_err(|e| {
@@ -116,10 +134,16 @@ fn control(dest: &FtpDestination, tls: &TlsSetup, server: &Server) -> Result<Con
         .peer_addr()
         .map_err(|e| reply::io_failure(&e, Op::Connect, server))?;
     let (connect, io) = (dest.timeouts.connect, dest.timeouts.io);
+    let brief = Arc::clone(brief);
     let mut ftp = ftp.passive_stream_builder(move |addr| {
         let stream =
             TcpStream::connect_timeout(&addr, connect).map_err(FtpError::ConnectionError)?;
         set_timeouts(&stream, io).map_err(FtpError::ConnectionError)?;
+        if brief.load(Ordering::Relaxed) {
+            stream
+                .set_read_timeout(Some(BRIEF))
+                .map_err(FtpError::ConnectionError)?;
+        }
         Ok(stream)
     });
     if peer.is_ipv6() {
@@ -135,7 +159,8 @@ fn control(dest: &FtpDestination, tls: &TlsSetup, server: &Server) -> Result<Con
 pub(super) fn login(dest: &FtpDestination, password: &Sensitive<String>) -> Result<LoggedIn> {
     let tls = tls_setup(dest)?;
     let server = server_of(dest, &tls);
-    let mut ftp = control(dest, &tls, &server)?;
+    let brief = Arc::new(AtomicBool::new(false));
+    let mut ftp = control(dest, &tls, &server, &brief)?;
     let what = dest.url("");
     let failed = |e: FtpError, op: Op| reply::map(e, op, &what, &server);
     ftp.login(dest.username.as_str(), password.expose().as_str())
@@ -161,6 +186,8 @@ pub(super) fn login(dest: &FtpDestination, password: &Sensitive<String>) -> Resu
         features,
         // RFC 959 doubles a quote inside the quoted folder name.
         home: home.replace("\"\"", "\""),
+        tickets: tls.map(|t| t.tickets),
+        brief,
     })
 }
 
@@ -169,9 +196,9 @@ pub(super) fn probe_certificate(dest: &FtpDestination) -> Result<CertificateProb
     let server = server_of(dest, &tls);
     let seen = tls
         .as_ref()
-        .map(|(_, seen)| seen.clone())
+        .map(|t| t.seen.clone())
         .ok_or_else(|| Error::internal("no TLS"))?;
-    let outcome = control(dest, &tls, &server);
+    let outcome = control(dest, &tls, &server, &Arc::default());
     let trusted = match outcome {
         Ok(mut ftp) => {
             let _ = ftp.quit();

@@ -29,7 +29,8 @@ impl FtpSession {
         if self.features.size && self.size_of(&abs)?.is_none() {
             return Err(not_found(&shown));
         }
-        let mut stream = match self.ftp.retr_as_stream(&abs) {
+        self.resumable()?;
+        let mut stream = match self.refusable(|ftp| ftp.retr_as_stream(&abs)) {
             Ok(stream) => stream,
             // vsftpd answers 550 both for a missing file and for one it may not read.
             Err(e) if reply::code(&e).is_some_and(|c| c == 550 || c == 450) => {

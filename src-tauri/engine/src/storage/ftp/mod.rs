@@ -48,6 +48,7 @@ mod download;
 pub(crate) mod list;
 mod reply;
 mod session;
+mod tickets;
 pub mod tls;
 mod upload;
 

@@ -6,13 +6,16 @@
 //! how `LIST` arguments with spaces or options are read).
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use suppaftp::FtpError;
+use suppaftp::{DataStream, FtpError, TlsStream};
 
 use super::connect::{self, Control, Features};
 use super::list::{self, Entry, EntryKind};
 use super::reply::{self, Op, Server};
+use super::tickets::Tickets;
 use super::FtpDestination;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::Sensitive;
@@ -39,6 +42,13 @@ pub struct FtpSession {
     /// Set once the connection is lost or stalled: later calls fail at once instead of
     /// waiting for the timeout again. The runner reconnects.
     pub(super) broken: Option<String>,
+    /// FTPS: the TLS session cache of this connection (see `tickets.rs`).
+    tickets: Option<Arc<Tickets>>,
+    /// Shared with the data connection builder (see [`FtpSession::refusable`]).
+    brief: Arc<AtomicBool>,
+    /// What opening the connection again takes (see [`FtpSession::resumable`]).
+    dest: FtpDestination,
+    password: Sensitive<String>,
 }
 
 impl std::fmt::Debug for FtpSession {
@@ -82,7 +92,46 @@ impl FtpSession {
             cwd: Some(logged_in.home),
             list_hidden: true,
             broken: None,
+            tickets: logged_in.tickets,
+            brief: logged_in.brief,
+            dest: dest.clone(),
+            password: password.clone(),
         })
+    }
+
+    /// Opens the data connection of a command the server may refuse (`STOR`, `APPE`,
+    /// `RETR`): until the server accepts it, its connection waits only briefly (a refused
+    /// one would otherwise hang for the I/O timeout, see [`connect::BRIEF`]); then the I/O
+    /// timeout applies.
+    pub(super) fn refusable<S: TlsStream>(
+        &mut self,
+        open: impl FnOnce(&mut Control) -> std::result::Result<DataStream<S>, FtpError>,
+    ) -> std::result::Result<DataStream<S>, FtpError> {
+        self.brief.store(true, Ordering::Relaxed);
+        let opened = open(&mut self.ftp);
+        self.brief.store(false, Ordering::Relaxed);
+        let stream = opened?;
+        stream
+            .get_ref()
+            .set_read_timeout(Some(self.server.io_timeout))
+            .map_err(FtpError::ConnectionError)?;
+        Ok(stream)
+    }
+
+    /// Before a data command: opens a fresh control connection if this one's TLS session
+    /// tickets ran out, so the data connection can resume a session (see `tickets.rs`).
+    pub(super) fn resumable(&mut self) -> Result<()> {
+        if !self.tickets.as_ref().is_some_and(|t| t.exhausted()) {
+            return Ok(());
+        }
+        tracing::debug!(target: "storage", server = %self.origin,
+            "FTPS session tickets used up: connecting again");
+        let fresh = Self::open(&self.dest, &self.password)?;
+        let list_hidden = self.list_hidden;
+        // The old connection says goodbye as it is dropped.
+        drop(std::mem::replace(self, fresh));
+        self.list_hidden = list_hidden;
+        Ok(())
     }
 
     /// The destination folder's absolute path on the server.
@@ -153,6 +202,7 @@ impl FtpSession {
     /// Every entry of the folder `dir` (absolute), hidden files included.
     pub(super) fn entries(&mut self, dir: &str) -> Result<Vec<Entry>> {
         self.alive()?;
+        self.resumable()?;
         if let Err(e) = self.cwd(dir) {
             return Err(self.folder_error(e, dir, "list"));
         }

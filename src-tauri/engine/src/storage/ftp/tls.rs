@@ -31,7 +31,9 @@ use rustls::{
     SignatureScheme,
 };
 
+use super::tickets::Tickets;
 use crate::error::{Error, ErrorKind, Result};
+use rustls::client::Resumption;
 
 /// The SHA-256 of a server certificate (DER), shown as `AB:CD:…` (32 colon-separated pairs).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,10 +206,19 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
-/// The rustls configuration for one FTPS destination, and the slot its verifier reports to.
-/// One configuration serves the control and every data connection, so data connections
-/// resume the control connection's TLS session (vsftpd's `require_ssl_reuse`, on by default).
-pub(crate) fn client_config(trust: &TlsTrust) -> Result<(Arc<ClientConfig>, SeenSlot)> {
+/// What one FTPS connection's TLS needs: the rustls configuration, the slot its verifier
+/// reports to, and its session cache.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsClient {
+    pub config: Arc<ClientConfig>,
+    pub seen: SeenSlot,
+    pub tickets: Arc<Tickets>,
+}
+
+/// The rustls configuration for one FTPS destination. One configuration (and session cache)
+/// serves the control and every data connection, so data connections resume the control
+/// connection's TLS session (vsftpd's `require_ssl_reuse`, on by default).
+pub(crate) fn client_config(trust: &TlsTrust) -> Result<TlsClient> {
     let seen = SeenSlot::default();
     let mut provider = rustls::crypto::ring::default_provider();
     // AES-128-GCM first (as browsers order it): as safe as AES-256 here and about a third less
@@ -253,13 +264,19 @@ pub(crate) fn client_config(trust: &TlsTrust) -> Result<(Arc<ClientConfig>, Seen
         provider: provider.clone(),
         seen: seen.clone(),
     };
-    let config = ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::internal(format!("TLS setup failed: {e}.")))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    Ok((Arc::new(config), seen))
+    let tickets = Arc::new(Tickets::new());
+    config.resumption = Resumption::store(tickets.clone());
+    Ok(TlsClient {
+        config: Arc::new(config),
+        seen,
+        tickets,
+    })
 }
 
 fn bad_roots(why: &str) -> Error {

@@ -110,11 +110,14 @@ impl FtpSession {
         limit: Option<u64>,
         hint: Option<u64>,
     ) -> std::result::Result<u64, Failure<Error>> {
-        let opened = if offset > 0 {
-            self.ftp.append_with_stream(temp)
-        } else {
-            self.ftp.put_with_stream(temp)
-        };
+        self.resumable().map_err(Failure::Destination)?;
+        let opened = self.refusable(|ftp| {
+            if offset > 0 {
+                ftp.append_with_stream(temp)
+            } else {
+                ftp.put_with_stream(temp)
+            }
+        });
         // Messages name the folder: the temporary's name means nothing to the user.
         let (dir, _) = split(temp);
         let mut stream = opened.map_err(|e| Failure::Destination(self.map(e, Op::Upload, &dir)))?;
@@ -198,7 +201,7 @@ impl FtpSession {
     /// The bytes of the file at `path` from `offset` to its end (`REST`, `RETR`).
     fn read_from(&mut self, path: &str, offset: usize) -> std::result::Result<Vec<u8>, FtpError> {
         self.ftp.resume_transfer(offset)?;
-        let mut stream = self.ftp.retr_as_stream(path)?;
+        let mut stream = self.refusable(|ftp| ftp.retr_as_stream(path))?;
         let mut held = Vec::new();
         // To the end: closing a data connection with unread data makes the kernel reset it.
         let read = stream.read_to_end(&mut held);
@@ -229,6 +232,7 @@ impl Temporaries for FtpSession {
         let Ok(offset) = usize::try_from(offset) else {
             return Ok(None);
         };
+        self.resumable()?;
         match self.read_from(&path, offset) {
             Ok(held) => Ok(Some(held)),
             Err(e) => {
