@@ -23,9 +23,8 @@ impl FtpSession {
         self.alive()?;
         let abs = self.abs(path);
         let shown = self.shown(&abs);
-        // Asked first where it is cheap: every data connection of FTPS takes one of rustls's
-        // single-use TLS session tickets, a refused `RETR` brings none back, and servers that
-        // require session reuse (vsftpd's default) refuse data connections once they run out.
+        // Asked first where it is cheap: a refused `RETR` costs an FTPS session one of its
+        // single-use TLS tickets (see `tickets.rs`), and running out means reconnecting.
         if self.features.size && self.size_of(&abs)?.is_none() {
             return Err(not_found(&shown));
         }
