@@ -52,7 +52,10 @@ impl SftpSession {
         let (io, len) = (self.peer.io_timeout, self.limits.read_len);
         let copied = self.rt.block_on(async {
             let copied = receive(&self.sftp, &handle, out, progress, &shown, io, len).await;
-            let _ = errors::within(io, self.sftp.close(handle.as_str())).await;
+            // A lost or stalled connection would only make closing wait again.
+            if !matches!(&copied, Err(Stop::Read(e)) if errors::is_transport(e)) {
+                let _ = errors::within(io, self.sftp.close(handle.as_str())).await;
+            }
             copied
         });
         match copied {
