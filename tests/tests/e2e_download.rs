@@ -12,23 +12,13 @@
 use std::path::Path;
 
 use bc_tests::harness::app::{
-    absent, add_preset_scheme, add_site, by_id, click, click_enabled, el, shot, text, type_into,
-    wait_css, AppUnderTest,
+    absent, add_preset_scheme, add_sftp_destination, add_site, by_id, click, click_enabled, el,
+    shot, text, type_into, value, wait_css, AppUnderTest,
 };
-use bc_tests::harness::{Sshd, TEST_PASSWORD, TEST_USER};
+use bc_tests::harness::Sshd;
 use bc_tests::sim::{self, SimConfig};
 use bc_tests::storage::{entries, sha};
 use fantoccini::{Client, Locator};
-
-/// The current value of an input (what the user sees in it).
-async fn value(c: &Client, id: &str) -> String {
-    el(c, id)
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
 
 /// Size and lowercase hex SHA-256 of a file.
 fn size_and_sha256(path: &Path) -> (u64, String) {
@@ -46,37 +36,6 @@ fn set_downloads_folder(app: &AppUnderTest, downloads: &Path) {
         format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
     )
     .unwrap();
-}
-
-/// Configuration: the SFTP destination "NAS" on `sshd` with a password, its unknown host key
-/// trusted through the prompt, tested (every step passes) and saved.
-async fn add_sftp_destination(c: &Client, sshd: &Sshd) {
-    click(c, "destination-new").await;
-    click(c, "destination-kind-sftp").await;
-    type_into(c, "destination-name", "NAS").await;
-    type_into(c, "destination-host", "127.0.0.1").await;
-    type_into(c, "destination-port", &sshd.port().to_string()).await;
-    type_into(c, "destination-user", TEST_USER).await;
-    type_into(c, "destination-password", TEST_PASSWORD).await;
-    let folder = format!("{}/jira", sshd.area_in_home());
-    type_into(c, "destination-folder", &folder).await;
-    click(c, "destination-test").await;
-    el(c, "trust-prompt").await;
-    assert_eq!(
-        text(c, "trust-fingerprint").await.trim(),
-        sshd.host_key_sha256(),
-        "the prompt shows the server's fingerprint"
-    );
-    click(c, "trust-accept").await;
-    wait_css(
-        c,
-        "[data-testid=destination-report][data-ok=true]",
-        30,
-        "a trusted server passes every step",
-    )
-    .await;
-    click_enabled(c, "destination-save").await;
-    el(c, "destination-status").await;
 }
 
 /// Control panel: the download button of the (only) file row opens the dialog.
@@ -103,7 +62,7 @@ fn a_backup_on_an_sftp_server_is_downloaded_through_the_window() {
         let c = app.launch().await;
         el(&c, "page-configuration").await;
         add_site(&c, &sim.base_url).await;
-        add_sftp_destination(&c, &sshd).await;
+        add_sftp_destination(&c, &sshd, "NAS").await;
         add_preset_scheme(&c, Some("NAS"), "acme").await;
 
         click(&c, "nav-control-panel").await;

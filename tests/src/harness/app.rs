@@ -6,7 +6,13 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use super::{workspace_root, Child, SecretService, SessionBus, WebDriverServer, Xvfb};
+use super::{
+    workspace_root, Child, SecretService, SessionBus, Sshd, WebDriverServer, Xvfb, TEST_PASSWORD,
+    TEST_USER,
+};
+
+mod keyboard;
+pub use keyboard::*;
 
 /// The app's identifier (tauri.conf.json): its data and log folders are named after it.
 pub const IDENTIFIER: &str = "app.backupcenter.desktop";
@@ -238,6 +244,36 @@ pub async fn wait_css(
     }
 }
 
+/// Waits up to `secs` for nothing displayed to match a CSS selector; on a timeout saves
+/// `missing-step.png` and fails with `what`.
+pub async fn wait_css_gone(c: &Client, css: &str, secs: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let shown = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        };
+        if !shown {
+            return;
+        }
+        if Instant::now() > deadline {
+            shot(c, "missing-step.png").await;
+            panic!("{what}: `{css}` is still there after {secs} s (missing-step.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The current value of a form control (what the user sees in it).
+pub async fn value(c: &Client, id: &str) -> String {
+    el(c, id)
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
 /// Clicks a button once it is enabled (pages enable theirs once their data is loaded).
 pub async fn click_enabled(c: &Client, id: &str) {
     wait_css(c, &format!("{}:enabled", by_id(id)), 20, id)
@@ -261,6 +297,16 @@ pub async fn add_site(c: &Client, base_url: &str) {
     assert_eq!(text(c, "display-name").await.trim(), crate::sim::ADMIN_NAME);
     click_enabled(c, "site-save").await;
     el(c, "token-stored").await;
+    // Saving tests the connection again; its report moves what is below, so later clicks wait
+    // for it to end.
+    wait_css(
+        c,
+        "[data-testid=site-test]:enabled",
+        30,
+        "the check after Save",
+    )
+    .await;
+    el(c, "display-name").await;
 }
 
 /// Schemes: "+" (the dialog opens).
@@ -302,6 +348,156 @@ pub async fn add_preset_scheme(c: &Client, destination: Option<&str>, folder: &s
         absent(c, "scheme-dialog").await,
         "the dialog closes on save"
     );
+}
+
+/// One app window at a time within a test binary: several WebKit instances on a two-core
+/// machine make steps miss their timeouts. A failed test must not block the others, hence the
+/// poison is ignored.
+pub fn one_window() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Configuration: adds a local destination (with a quota in GB, if given), tests it (every
+/// step passes) and saves it.
+pub async fn add_local_destination(c: &Client, name: &str, folder: &Path, quota_gb: Option<&str>) {
+    click(c, "destination-new").await;
+    click(c, "destination-kind-local").await;
+    type_into(c, "destination-name", name).await;
+    type_into(c, "destination-folder", &folder.display().to_string()).await;
+    if let Some(quota) = quota_gb {
+        type_into(c, "destination-quota", quota).await;
+    }
+    click(c, "destination-test").await;
+    wait_css(
+        c,
+        "[data-testid=destination-report][data-ok=true]",
+        30,
+        "a writable folder passes Test connection",
+    )
+    .await;
+    click_enabled(c, "destination-save").await;
+    el(c, "destination-status").await;
+}
+
+/// Configuration: the SFTP destination `name` on `sshd` (password login, folder `jira` in its
+/// area), its unknown host key trusted through the prompt after comparing the fingerprint
+/// with the server's, tested (every step passes) and saved.
+pub async fn add_sftp_destination(c: &Client, sshd: &Sshd, name: &str) {
+    click(c, "destination-new").await;
+    click(c, "destination-kind-sftp").await;
+    type_into(c, "destination-name", name).await;
+    type_into(c, "destination-host", "127.0.0.1").await;
+    type_into(c, "destination-port", &sshd.port().to_string()).await;
+    type_into(c, "destination-user", TEST_USER).await;
+    type_into(c, "destination-password", TEST_PASSWORD).await;
+    let folder = format!("{}/jira", sshd.area_in_home());
+    type_into(c, "destination-folder", &folder).await;
+    click(c, "destination-test").await;
+    let prompt = el(c, "trust-prompt").await;
+    assert_eq!(
+        prompt.attr("data-changed").await.unwrap().as_deref(),
+        Some("false"),
+        "a first connection is an unknown key, not a changed one"
+    );
+    assert_eq!(
+        text(c, "trust-fingerprint").await.trim(),
+        sshd.host_key_sha256(),
+        "the prompt shows the server's fingerprint"
+    );
+    click(c, "trust-accept").await;
+    wait_css(
+        c,
+        "[data-testid=destination-report][data-ok=true]",
+        30,
+        "a trusted server passes every step",
+    )
+    .await;
+    click_enabled(c, "destination-save").await;
+    el(c, "destination-status").await;
+}
+
+/// The backend's view of every destination (`list_destinations`), e.g. to read the pinned
+/// fingerprint the window does not otherwise expose.
+pub async fn destinations(c: &Client) -> Vec<serde_json::Value> {
+    let list = invoke(c, "list_destinations", serde_json::json!({}))
+        .await
+        .expect("list_destinations");
+    list.as_array().expect("a list of destinations").clone()
+}
+
+/// Control panel: Backup now (every scheme), then waits for the latest attempt to end in
+/// `outcome` (`succeeded`, `failed`, …).
+pub async fn backup_now_until(c: &Client, outcome: &str) {
+    click(c, "nav-control-panel").await;
+    click_enabled(c, "run-all").await;
+    wait_css(
+        c,
+        &format!("[data-testid=latest-state][data-state={outcome}]"),
+        120,
+        &format!("the backup ends {outcome}"),
+    )
+    .await;
+}
+
+/// The line of the scheme named `name` on the Schemes page, once it is listed.
+pub async fn scheme_row(c: &Client, name: &str) -> fantoccini::elements::Element {
+    wait_css(
+        c,
+        &format!("[data-testid=scheme-row][data-name='{name}']"),
+        10,
+        &format!("the scheme “{name}” is listed"),
+    )
+    .await
+}
+
+/// Schemes: the pencil of the scheme `name`; the dialog opens filled in with it.
+pub async fn open_scheme_edit(c: &Client, name: &str) {
+    scheme_row(c, name)
+        .await
+        .find(Locator::Css(&by_id("scheme-edit")))
+        .await
+        .expect("a pencil on the scheme's line")
+        .click()
+        .await
+        .unwrap();
+    el(c, "scheme-dialog").await;
+    assert_eq!(
+        value(c, "scheme-name").await,
+        name,
+        "the dialog edits {name}"
+    );
+}
+
+/// Schemes: edits the scheme `name` with the pencil, each `(field, value)` typed over what is
+/// there, and saves; the dialog closes and the line is listed under its (new) name.
+pub async fn edit_scheme(c: &Client, name: &str, fields: &[(&str, &str)]) {
+    open_scheme_edit(c, name).await;
+    for (id, text) in fields {
+        type_into(c, id, text).await;
+    }
+    click_enabled(c, "scheme-save").await;
+    wait_css_gone(c, &by_id("scheme-dialog"), 10, "the dialog closes on save").await;
+    let new_name = fields
+        .iter()
+        .find(|(id, _)| *id == "scheme-name")
+        .map_or(name, |(_, v)| v);
+    scheme_row(c, new_name).await;
+}
+
+/// All the text of the scheme line `name` (textContent: WebDriver's visible text leaves out
+/// what is clipped with an ellipsis, such as the folder and time zone).
+pub async fn scheme_line(c: &Client, name: &str) -> String {
+    let row = scheme_row(c, name).await;
+    let v = c
+        .execute(
+            "return arguments[0].textContent;",
+            vec![serde_json::to_value(&row).unwrap()],
+        )
+        .await
+        .expect("the scheme line's text");
+    v.as_str().unwrap_or_default().to_string()
 }
 
 /// Saves a screenshot of the webview to `.test-artifacts/NAME`.
