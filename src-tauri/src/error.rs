@@ -1,4 +1,4 @@
-//! The IPC form of engine errors: `{code, message}`. The full chain goes to the log only.
+//! The IPC form of engine errors: `{code, message, field}`. The full chain goes to the log only.
 
 use backup_center_engine::{Error, ErrorKind};
 
@@ -6,6 +6,8 @@ use backup_center_engine::{Error, ErrorKind};
 pub struct IpcError {
     pub code: ErrorKind,
     pub message: String,
+    /// The form field an invalid input is about (its JSON name), to show the message beside it.
+    pub field: Option<String>,
 }
 
 impl From<Error> for IpcError {
@@ -13,6 +15,7 @@ impl From<Error> for IpcError {
         tracing::warn!(error = %e.log_line(), "command failed");
         Self {
             code: e.kind,
+            field: e.field().map(str::to_string),
             message: e.message().to_string(),
         }
     }
@@ -23,6 +26,7 @@ impl IpcError {
         Self {
             code: ErrorKind::Internal,
             message: message.into(),
+            field: None,
         }
     }
 }

@@ -33,6 +33,7 @@ fn draft(
         quota_bytes: None,
         pinned_fingerprint: None,
         password: Some(Sensitive::new(password.to_string())),
+        ..Default::default()
     }
 }
 

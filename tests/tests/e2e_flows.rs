@@ -10,43 +10,13 @@
 //! Needs the app built first (`make test` does it), Xvfb, dbus, gnome-keyring,
 //! webkit2gtk-driver and (for SFTP) root and openssh-server; a missing part fails the test.
 
-use std::path::Path;
-
 use bc_tests::harness::app::{
-    absent, add_preset_scheme, add_site, by_id, click, click_enabled, el, new_scheme, shot, text,
-    type_into, wait_css, AppUnderTest,
+    absent, add_local_destination, add_preset_scheme, add_site, by_id, click, click_enabled, el,
+    new_scheme, one_window, shot, text, type_into, wait_css, AppUnderTest,
 };
 use bc_tests::harness::{Sshd, TEST_PASSWORD, TEST_USER};
 use bc_tests::sim::{self, SimConfig};
-use fantoccini::{Client, Locator};
-
-/// One window at a time: three WebKit instances on a cold two-core CI machine made a flow
-/// step miss its timeout once (a Save click seen by nothing). A failed test must not block the
-/// others, hence the poison is ignored.
-fn one_window() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    ONE.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Configuration: adds a local destination, tests it (every step passes) and saves it.
-async fn add_local_destination(c: &Client, name: &str, folder: &Path) {
-    click(c, "destination-new").await;
-    click(c, "destination-kind-local").await;
-    type_into(c, "destination-name", name).await;
-    type_into(c, "destination-folder", &folder.display().to_string()).await;
-    type_into(c, "destination-quota", "2").await;
-    click(c, "destination-test").await;
-    wait_css(
-        c,
-        "[data-testid=destination-report][data-ok=true]",
-        30,
-        "a writable folder passes Test connection",
-    )
-    .await;
-    click_enabled(c, "destination-save").await;
-    el(c, "destination-status").await;
-}
+use fantoccini::Locator;
 
 #[test]
 fn a_backup_from_site_to_deleted_file_through_the_window() {
@@ -63,7 +33,7 @@ fn a_backup_from_site_to_deleted_file_through_the_window() {
         let c = app.launch().await;
         el(&c, "page-configuration").await;
         add_site(&c, &sim.base_url).await;
-        add_local_destination(&c, "Disk", backups.path()).await;
+        add_local_destination(&c, "Disk", backups.path(), Some("2")).await;
         shot(&c, "page-configuration.png").await;
         let notify = el(&c, "pref-notify-failuresOnly").await;
         assert!(
@@ -219,6 +189,13 @@ fn trust_prompt_field_messages_and_a_failing_destination_in_the_window() {
             sshd.host_key_sha256(),
             "the prompt shows the fingerprint `ssh-keygen -lf` prints on the server"
         );
+        // The whole prompt in the shot, under as much of the form as fits.
+        c.execute(
+            "document.querySelector('[data-testid=trust-prompt]').scrollIntoView({block: 'end'});",
+            vec![],
+        )
+        .await
+        .unwrap();
         shot(&c, "configuration-trust-prompt.png").await;
         click(&c, "trust-accept").await;
         wait_css(
@@ -236,7 +213,7 @@ fn trust_prompt_field_messages_and_a_failing_destination_in_the_window() {
         assert!(text(&c, "ftp-warning").await.contains("unencrypted"));
 
         // A local destination that will fail: its folder becomes a file after saving.
-        add_local_destination(&c, "Broken disk", &folder).await;
+        add_local_destination(&c, "Broken disk", &folder, Some("2")).await;
 
         // The scheme dialog: bad input gets the engine's message next to each field.
         click(&c, "nav-schemes").await;

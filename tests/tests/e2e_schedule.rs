@@ -15,6 +15,7 @@ use backup_center_engine::data_dir::catalog_path;
 use backup_center_engine::schedule::{parse_time_zone, Day};
 use backup_center_engine::schemes::{validate, SchemeContext, SchemeInput};
 use backup_center_engine::snapshot::SnapshotKind;
+use backup_center_engine::storage::sftp::SftpAuth;
 use bc_tests::harness::app::{el, invoke, AppUnderTest};
 use bc_tests::sim::{self, SimConfig};
 use chrono::{Duration as Minutes, Timelike, Utc};
@@ -47,6 +48,8 @@ fn start_up_recovers_a_crashed_run_and_schedules_run_on_their_own() {
                     folder: backups.path().display().to_string(),
                     quota_bytes: None,
                     pinned_fingerprint: None,
+                    sftp_auth: SftpAuth::Password,
+                    implicit_tls: false,
                 },
                 now,
             )

@@ -26,6 +26,7 @@ use backup_center_engine::schemes::SchemeSettings;
 use backup_center_engine::secrets::{MemoryStore, SecretKey, SecretStore, Sensitive};
 use backup_center_engine::snapshot::{file_name, verify, SnapshotKind};
 use backup_center_engine::storage::names::is_temporary_name;
+use backup_center_engine::storage::sftp::SftpAuth;
 use backup_center_engine::ErrorKind;
 use bc_tests::sim::{self, RunningSim, SimConfig};
 use chrono::{DateTime, Duration, Utc};
@@ -93,6 +94,8 @@ impl Setup {
                     folder: folder.to_str().unwrap().into(),
                     quota_bytes: None,
                     pinned_fingerprint: None,
+                    sftp_auth: SftpAuth::Password,
+                    implicit_tls: false,
                 },
                 self.clock.now(),
             )

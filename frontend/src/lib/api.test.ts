@@ -25,7 +25,15 @@ describe("api", () => {
     });
     const error = await deleteSite(7).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: "NotFound", message: "Site 7 does not exist." });
+    expect(error).toMatchObject({ code: "NotFound", message: "Site 7 does not exist.", field: null });
+  });
+
+  it("keeps the field an invalid input names", async () => {
+    mockIPC(() => {
+      throw { code: "InvalidInput", message: "Private key file: enter the full path.", field: "keyPath" };
+    });
+    const error = await deleteSite(7).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "InvalidInput", field: "keyPath" });
   });
 
   it("passes arguments in camelCase", async () => {

@@ -27,6 +27,7 @@ import type {
   SchemeInput,
   SchemeStatus,
   SchemeView,
+  SftpLogin,
   SiteDraftInput,
   SiteView,
   TrustPrompt,
@@ -63,24 +64,31 @@ export type {
   SaveSchemeOutcome,
   SchemeInput,
   SchemeView,
+  SftpLogin,
   SiteView,
 };
-/** The destination form as sent to the backend; `password: null` keeps the stored one. */
+/** The destination form as sent to the backend; `password: null` (and `passphrase: null`)
+ * keeps the stored one. */
 export type DestinationDraft = DestinationDraftInput;
 
 /** An error reported by the backend (or a failure to reach it). */
 export class AppError extends Error {
   readonly code: ErrorCode;
+  /** The form field an invalid input is about (its name in the draft), to show it beside. */
+  readonly field: string | null;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, field: string | null = null) {
     super(message);
     this.name = "AppError";
     this.code = code;
+    this.field = field;
   }
 
   static from(error: unknown): AppError {
     if (error instanceof AppError) return error;
-    if (isIpcError(error)) return new AppError(error.code, error.message);
+    if (isIpcError(error)) {
+      return new AppError(error.code, error.message, typeof error.field === "string" ? error.field : null);
+    }
     if (error instanceof Error) return new AppError("Internal", error.message);
     if (typeof error === "string") return new AppError("Internal", error);
     return new AppError("Internal", "Unexpected error while talking to the backend.");

@@ -139,7 +139,10 @@ export type Day = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "
  */
 export type DaySet = ("monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
 
-/**  The destination form as typed. `password: null` keeps the stored password. */
+/**
+ *  The destination form as typed. `password: null` keeps the stored password, `passphrase:
+ *  null` the stored passphrase. Errors about one field name it (`IpcError.field`).
+ */
 export type DestinationDraftInput = {
 	id: number | null,
 	name: string,
@@ -152,6 +155,15 @@ export type DestinationDraftInput = {
 	quotaBytes: number | null,
 	pinnedFingerprint: string | null,
 	password: string | null,
+	/**  SFTP: the password or a private key file. */
+	sftpLogin: SftpLogin,
+	/**  SFTP with a key file: its full path on this computer. */
+	keyPath: string | null,
+	/**  SFTP with a key file: the key is encrypted (its passphrase goes to the keychain). */
+	keyHasPassphrase: boolean,
+	passphrase: string | null,
+	/**  FTPS: TLS from the first byte (implicit FTPS, usually port 990). */
+	implicitTls: boolean,
 };
 
 export type DestinationKind = "local" | "ftp" | "ftps" | "sftp";
@@ -182,7 +194,10 @@ export type DestinationUsage = {
 	error: string | null,
 };
 
-/**  A destination as the UI shows it: never the password, only whether one is stored. */
+/**
+ *  A destination as the UI shows it: never the password or passphrase, only whether one is
+ *  stored.
+ */
 export type DestinationView = {
 	id: number,
 	name: string,
@@ -200,6 +215,13 @@ export type DestinationView = {
 	unencrypted: boolean,
 	/**  A server destination whose password is in the keychain (always false for a folder). */
 	passwordStored: boolean,
+	sftpLogin: SftpLogin,
+	/**  SFTP with a key file: its path on this computer. */
+	keyPath: string | null,
+	keyHasPassphrase: boolean,
+	/**  SFTP with an encrypted key file: its passphrase is in the keychain. */
+	passphraseStored: boolean,
+	implicitTls: boolean,
 };
 
 /**
@@ -277,6 +299,8 @@ export type FieldError = {
 export type IpcError = {
 	code: ErrorKind,
 	message: string,
+	/**  The form field an invalid input is about (its JSON name), to show the message beside it. */
+	field: string | null,
 };
 
 /**  Which run outcomes show a desktop notification. */
@@ -435,6 +459,12 @@ export type SchemeView = {
 	/**  The latest attempt's failure message, when it failed. */
 	lastMessage: string | null,
 } & Scheme;
+
+/**
+ *  How an SFTP destination logs in: its password, or a private key file on this computer
+ *  (OpenSSH, PEM or PKCS#8).
+ */
+export type SftpLogin = "password" | "keyFile";
 
 /**  The site form as typed. `token: null` keeps the stored token. */
 export type SiteDraftInput = {

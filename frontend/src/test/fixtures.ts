@@ -98,6 +98,11 @@ export function destination(overrides: Partial<DestinationView> = {}): Destinati
     location: "/backups",
     unencrypted: false,
     passwordStored: false,
+    sftpLogin: "password",
+    keyPath: null,
+    keyHasPassphrase: false,
+    passphraseStored: false,
+    implicitTls: false,
     ...overrides,
   };
 }

@@ -122,6 +122,21 @@ impl Error {
         self
     }
 
+    /// Names the form field an `InvalidInput` is about (its JSON name), so the UI can show the
+    /// message beside it.
+    pub fn for_field(self, field: &'static str) -> Self {
+        self.with_context("field", field)
+    }
+
+    /// The one form field the error is about; `None` when it names none or several.
+    pub fn field(&self) -> Option<&str> {
+        let mut fields = self.context.iter().filter(|(k, _)| *k == "field");
+        match (fields.next(), fields.next()) {
+            (Some((_, f)), None) => Some(f),
+            _ => None,
+        }
+    }
+
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.source = Some(source.into());
         self
@@ -204,6 +219,18 @@ mod tests {
         assert!(!Error::invalid_input("t").is_transient());
         let e = Error::new(ErrorKind::JiraAuth, "t").with_retry(Retry::Transient);
         assert!(e.is_transient());
+    }
+
+    #[test]
+    fn an_error_names_its_field_only_when_there_is_one() {
+        assert_eq!(Error::invalid_input("t").field(), None);
+        let e = Error::invalid_input("t").for_field("keyPath");
+        assert_eq!(e.field(), Some("keyPath"));
+        assert_eq!(
+            e.for_field("name").field(),
+            None,
+            "two fields: show it whole"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! Destinations: local folders, FTP, FTPS and SFTP. The password only ever travels inward: no
-//! reply carries it.
+//! Destinations: local folders, FTP, FTPS and SFTP. The password and a key's passphrase only
+//! ever travel inward: no reply carries them.
 
 use backup_center_engine::catalog::destinations::DestinationKind;
 use backup_center_engine::destinations::{
-    self, DestinationDraft, DestinationTestReport, DestinationUsage, DestinationView,
+    self, DestinationDraft, DestinationTestReport, DestinationUsage, DestinationView, SftpLogin,
 };
 use backup_center_engine::secrets::Sensitive;
 use tauri::State;
@@ -12,7 +12,8 @@ use super::blocking;
 use crate::error::IpcResult;
 use crate::state::SharedState;
 
-/// The destination form as typed. `password: null` keeps the stored password.
+/// The destination form as typed. `password: null` keeps the stored password, `passphrase:
+/// null` the stored passphrase. Errors about one field name it (`IpcError.field`).
 #[derive(serde::Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationDraftInput {
@@ -28,6 +29,15 @@ pub struct DestinationDraftInput {
     pub quota_bytes: Option<u64>,
     pub pinned_fingerprint: Option<String>,
     pub password: Option<String>,
+    /// SFTP: the password or a private key file.
+    pub sftp_login: SftpLogin,
+    /// SFTP with a key file: its full path on this computer.
+    pub key_path: Option<String>,
+    /// SFTP with a key file: the key is encrypted (its passphrase goes to the keychain).
+    pub key_has_passphrase: bool,
+    pub passphrase: Option<String>,
+    /// FTPS: TLS from the first byte (implicit FTPS, usually port 990).
+    pub implicit_tls: bool,
 }
 
 impl From<DestinationDraftInput> for DestinationDraft {
@@ -43,6 +53,11 @@ impl From<DestinationDraftInput> for DestinationDraft {
             quota_bytes: d.quota_bytes,
             pinned_fingerprint: d.pinned_fingerprint,
             password: d.password.map(Sensitive::new),
+            sftp_login: d.sftp_login,
+            key_path: d.key_path,
+            key_has_passphrase: d.key_has_passphrase,
+            passphrase: d.passphrase.map(Sensitive::new),
+            implicit_tls: d.implicit_tls,
         }
     }
 }

@@ -9,6 +9,7 @@ use backup_center_engine::schedule::Day;
 use backup_center_engine::schemes::SchemeField;
 use backup_center_engine::secrets::MemoryStore;
 use backup_center_engine::snapshot::SnapshotKind;
+use backup_center_engine::storage::sftp::SftpAuth;
 
 use super::*;
 
@@ -49,6 +50,8 @@ fn fixture() -> Fixture {
                 folder: "Backups".into(),
                 quota_bytes: None,
                 pinned_fingerprint: None,
+                sftp_auth: SftpAuth::Password,
+                implicit_tls: false,
             },
             now,
         )

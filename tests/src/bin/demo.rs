@@ -123,6 +123,7 @@ fn configure(
             quota_bytes: Some(2 * 1024 * 1024 * 1024),
             pinned_fingerprint: None,
             password: None,
+            ..Default::default()
         },
     )
     .unwrap_or_else(|e| fail(format!("saving the demo destination: {e}")));

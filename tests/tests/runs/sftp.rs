@@ -6,6 +6,7 @@ use backup_center_engine::catalog::destinations::{DestinationKind, DestinationSe
 use backup_center_engine::catalog::runs::RunOutcome;
 use backup_center_engine::clock::Clock;
 use backup_center_engine::secrets::{SecretKey, SecretStore, Sensitive};
+use backup_center_engine::storage::sftp::SftpAuth;
 use backup_center_engine::ErrorKind;
 use bc_tests::harness::{Sshd, TEST_PASSWORD, TEST_USER};
 
@@ -27,6 +28,8 @@ async fn a_run_to_sftp_rotates_there_and_a_refused_login_deletes_nothing() {
                 folder: sshd.area().to_str().unwrap().into(),
                 quota_bytes: None,
                 pinned_fingerprint: Some(sshd.host_key_sha256()),
+                sftp_auth: SftpAuth::Password,
+                implicit_tls: false,
             },
             s.clock.now(),
         )

@@ -1,5 +1,8 @@
-//! The `destination` table: where backups go. Never a password or key: those live in the OS
-//! keychain; only the fingerprint the user accepted is kept, to detect a changed server.
+//! The `destination` table: where backups go. Never a password or passphrase: those live in
+//! the OS keychain; only the fingerprint the user accepted is kept, to detect a changed server,
+//! and for an SFTP key file its path and whether it has a passphrase.
+
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
@@ -7,11 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{is_unique_violation, time_at, time_text, Catalog};
 use crate::error::{Error, ErrorKind, Result};
+use crate::storage::sftp::SftpAuth;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum DestinationKind {
+    // The form's first choice (a plain comment: specta would print a doc into the union).
+    #[default]
     Local,
     Ftp,
     Ftps,
@@ -46,6 +52,10 @@ pub struct DestinationSettings {
     pub folder: String,
     pub quota_bytes: Option<u64>,
     pub pinned_fingerprint: Option<String>,
+    /// SFTP: a password or a private key file; `Password` for the other kinds.
+    pub sftp_auth: SftpAuth,
+    /// FTPS: TLS from the first byte (implicit FTPS) instead of `AUTH TLS`.
+    pub implicit_tls: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,11 +66,13 @@ pub struct DestinationRecord {
 }
 
 const COLUMNS: &str = "id, name, kind, host, port, user_name, folder, quota_bytes, \
-                       pinned_fingerprint, created_at";
+                       pinned_fingerprint, created_at, identity_file, identity_encrypted, \
+                       implicit_tls";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<DestinationRecord> {
     let kind: String = r.get(2)?;
     let quota: Option<i64> = r.get(7)?;
+    let identity_file: Option<String> = r.get(10)?;
     Ok(DestinationRecord {
         id: r.get(0)?,
         settings: DestinationSettings {
@@ -78,6 +90,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DestinationRecord> {
             folder: r.get(6)?,
             quota_bytes: quota.map(|q| q.max(0) as u64),
             pinned_fingerprint: r.get(8)?,
+            sftp_auth: match identity_file {
+                None => SftpAuth::Password,
+                Some(path) => SftpAuth::KeyFile {
+                    path: PathBuf::from(path),
+                    has_passphrase: r.get(11)?,
+                },
+            },
+            implicit_tls: r.get(12)?,
         },
         created_at: time_at(r, 9)?,
     })
@@ -101,6 +121,17 @@ fn duplicate_or(e: rusqlite::Error, name: &str) -> Error {
 
 fn quota(s: &DestinationSettings) -> Option<i64> {
     s.quota_bytes.map(|q| i64::try_from(q).unwrap_or(i64::MAX))
+}
+
+/// The `identity_file` and `identity_encrypted` columns.
+fn identity(s: &DestinationSettings) -> (Option<String>, bool) {
+    match &s.sftp_auth {
+        SftpAuth::Password => (None, false),
+        SftpAuth::KeyFile {
+            path,
+            has_passphrase,
+        } => (Some(path.to_string_lossy().into_owned()), *has_passphrase),
+    }
 }
 
 impl Catalog {
@@ -129,11 +160,13 @@ impl Catalog {
         s: &DestinationSettings,
         now: DateTime<Utc>,
     ) -> Result<DestinationRecord> {
+        let (identity_file, identity_encrypted) = identity(s);
         let id = {
             let conn = self.conn();
             conn.execute(
                 "INSERT INTO destination (name, kind, host, port, user_name, folder, quota_bytes, \
-                 pinned_fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 pinned_fingerprint, created_at, identity_file, identity_encrypted, implicit_tls) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     s.name,
                     s.kind.as_str(),
@@ -143,7 +176,10 @@ impl Catalog {
                     s.folder,
                     quota(s),
                     s.pinned_fingerprint,
-                    time_text(now)
+                    time_text(now),
+                    identity_file,
+                    identity_encrypted,
+                    s.implicit_tls
                 ],
             )
             .map_err(|e| duplicate_or(e, &s.name))?;
@@ -157,11 +193,13 @@ impl Catalog {
         id: i64,
         s: &DestinationSettings,
     ) -> Result<DestinationRecord> {
+        let (identity_file, identity_encrypted) = identity(s);
         let changed = self
             .conn()
             .execute(
                 "UPDATE destination SET name = ?2, kind = ?3, host = ?4, port = ?5, user_name = ?6, \
-                 folder = ?7, quota_bytes = ?8, pinned_fingerprint = ?9 WHERE id = ?1",
+                 folder = ?7, quota_bytes = ?8, pinned_fingerprint = ?9, identity_file = ?10, \
+                 identity_encrypted = ?11, implicit_tls = ?12 WHERE id = ?1",
                 params![
                     id,
                     s.name,
@@ -171,7 +209,10 @@ impl Catalog {
                     s.user_name,
                     s.folder,
                     quota(s),
-                    s.pinned_fingerprint
+                    s.pinned_fingerprint,
+                    identity_file,
+                    identity_encrypted,
+                    s.implicit_tls
                 ],
             )
             .map_err(|e| duplicate_or(e, &s.name))?;
@@ -229,6 +270,8 @@ pub(crate) mod tests {
             folder: "/srv/jira".into(),
             quota_bytes: Some(5_000_000_000),
             pinned_fingerprint: Some("SHA256:abc".into()),
+            sftp_auth: SftpAuth::Password,
+            implicit_tls: false,
         }
     }
 
@@ -258,6 +301,74 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn key_file_logins_and_implicit_tls_round_trip() {
+        let c = Catalog::open_in_memory().unwrap();
+        let now = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut key = sample("NAS");
+        key.sftp_auth = SftpAuth::KeyFile {
+            path: PathBuf::from("/home/me/.ssh/id_ed25519"),
+            has_passphrase: true,
+        };
+        let d = c.insert_destination(&key, now).unwrap();
+        assert_eq!(c.get_destination(d.id).unwrap().settings, key);
+
+        // Back to a password: the key file is forgotten, not left behind.
+        let mut ftps = sample("NAS");
+        ftps.kind = DestinationKind::Ftps;
+        ftps.port = Some(990);
+        ftps.implicit_tls = true;
+        c.update_destination(d.id, &ftps).unwrap();
+        let (identity, encrypted): (Option<String>, bool) = c
+            .conn()
+            .query_row(
+                "SELECT identity_file, identity_encrypted FROM destination WHERE id = ?1",
+                [d.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((identity, encrypted), (None, false));
+        assert_eq!(c.list_destinations().unwrap()[0].settings, ftps);
+    }
+
+    #[test]
+    fn a_version_2_destination_keeps_its_password_login_and_explicit_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("catalog.db");
+        {
+            let conn = rusqlite::Connection::open(&p).unwrap();
+            for (_, sql) in &crate::catalog::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO destination (name, kind, host, port, user_name, folder, \
+                 pinned_fingerprint, created_at) VALUES ('Old FTPS', 'ftps', 'nas', 21, \
+                 'backup', 'jira', 'AB:CD', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let c = Catalog::open(&p).unwrap();
+        assert_eq!(c.schema_version().unwrap(), crate::catalog::SCHEMA_VERSION);
+        let old = &c.list_destinations().unwrap()[0].settings;
+        assert_eq!(
+            (&old.name, &old.sftp_auth, old.implicit_tls, old.port),
+            (
+                &"Old FTPS".to_string(),
+                &SftpAuth::Password,
+                false,
+                Some(21)
+            ),
+            "an upgraded row logs in as before"
+        );
+        let e = c
+            .conn()
+            .execute("UPDATE destination SET implicit_tls = 2", [])
+            .unwrap_err();
+        assert!(e.to_string().contains("CHECK"), "{e}");
+    }
+
+    #[test]
     fn no_column_can_hold_a_secret() {
         let c = Catalog::open_in_memory().unwrap();
         let conn = c.conn();
@@ -270,7 +381,7 @@ pub(crate) mod tests {
             .unwrap();
         for c in &columns {
             assert!(
-                !["password", "secret", "key", "token"]
+                !["password", "passphrase", "secret", "key", "token"]
                     .iter()
                     .any(|s| c.contains(s)),
                 "destination column {c} looks like it holds a secret"

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_schemes_runs_backups",
         include_str!("migrations/0002_schemes_runs_backups.sql"),
     ),
+    (
+        "0003_destination_logins",
+        include_str!("migrations/0003_destination_logins.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{password_key, record, settings_of, DestinationDraft};
+use super::{login, record, settings_of, DestinationDraft};
 use crate::catalog::destinations::DestinationKind;
 use crate::catalog::Catalog;
 use crate::error::{Error, ErrorKind, Result};
-use crate::run::targets::{CatalogDestinations, Destinations};
+use crate::run::targets::{login_secret, CatalogDestinations, Destinations};
 use crate::secrets::{SecretKey, SecretStore, Sensitive};
 use crate::storage::{self, CheckStep};
 
@@ -111,30 +111,28 @@ pub struct DestinationTestReport {
     pub unencrypted: bool,
 }
 
-/// The keychain, except that the draft's typed password answers for the draft's key: "Test
-/// connection" works before anything is saved, and writes nothing.
+/// The keychain, except that the draft's typed password or passphrase answers for the draft's
+/// key: "Test connection" works before anything is saved, and writes nothing.
 struct DraftSecrets<'a> {
     inner: &'a dyn SecretStore,
     key: Option<SecretKey>,
-    password: Option<Sensitive<String>>,
+    typed: Option<Sensitive<String>>,
 }
 
 impl SecretStore for DraftSecrets<'_> {
     fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>> {
-        match (&self.key, &self.password) {
+        match (&self.key, &self.typed) {
             (Some(k), Some(p)) if k == key => Ok(Some(p.clone())),
             _ => self.inner.get(key),
         }
     }
 
     fn set(&self, _: &SecretKey, _: &Sensitive<String>) -> Result<()> {
-        Err(Error::internal("Test connection does not save passwords."))
+        Err(Error::internal("Test connection does not save secrets."))
     }
 
     fn delete(&self, _: &SecretKey) -> Result<()> {
-        Err(Error::internal(
-            "Test connection does not delete passwords.",
-        ))
+        Err(Error::internal("Test connection does not delete secrets."))
     }
 }
 
@@ -152,23 +150,20 @@ pub fn test(
 ) -> Result<DestinationTestReport> {
     let settings = settings_of(draft, base_dir)?;
     let candidate = record(draft.id.unwrap_or(0), &settings);
-    let key = password_key(&candidate)?;
-    let mut password = draft.password.clone().filter(|p| !p.expose().is_empty());
-    if password.is_none() {
-        // Editing a saved server whose address changed: its stored password, as saving would.
-        if let Some(id) = draft.id {
-            if let Some(old_key) = password_key(&catalog.get_destination(id)?).ok().flatten() {
-                if Some(&old_key) != key.as_ref() {
-                    password = secrets.get(&old_key)?;
-                }
-            }
-        }
+    let secret = login_secret(&candidate)?;
+    let mut typed = secret
+        .as_ref()
+        .and_then(|s| login::typed(draft, s))
+        .cloned();
+    if let (None, Some(secret), Some(id)) = (&typed, &secret, draft.id) {
+        // Editing a saved server whose address changed: its stored secret, as saving would.
+        typed = login::carried(secrets, &catalog.get_destination(id)?, secret)?;
     }
     let destination = CatalogDestinations::new(base_dir).build(&candidate)?;
     let store = DraftSecrets {
         inner: secrets,
-        key,
-        password,
+        key: secret.map(|s| s.key),
+        typed,
     };
     let report = storage::test_connection(destination.as_ref(), &store);
     let failed_step = report.failed.as_ref().map(|(s, _)| *s);

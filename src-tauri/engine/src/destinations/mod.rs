@@ -1,9 +1,10 @@
 //! Configured destinations: the use cases behind the Configuration page.
 //!
-//! A destination is settings in the catalog plus, for a server, a password in the keychain
-//! filed under the key that opening it reads ([`password_key`]). These functions keep the two
-//! in step: the password moves when the server, port or user changes, and is removed with the
-//! last destination that uses it (two destinations on one server and user share it).
+//! A destination is settings in the catalog plus, for a server, one secret in the keychain
+//! filed under the key that opening it reads ([`login_secret`]): the password, or the
+//! passphrase of an SFTP key file (see [`login`]). These functions keep the two in step: the
+//! secret moves when the server, port or user changes, and is removed with the last
+//! destination that uses it (two destinations on one server and user share it).
 //!
 //! Trust on first use: "Test connection" on an unknown SFTP host key or an untrusted FTPS
 //! certificate answers with its SHA-256 fingerprint ([`TrustPrompt`]); the user compares it
@@ -11,6 +12,9 @@
 //! The test itself is in [`check`].
 
 mod check;
+mod login;
+
+pub use login::SftpLogin;
 
 pub use check::{
     test, DestinationTestReport, StepResult, StepStatus, TestFailure, TestStep, TrustPrompt,
@@ -25,16 +29,19 @@ use crate::catalog::destinations::{DestinationKind, DestinationRecord, Destinati
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
-use crate::run::targets::{password_key, CatalogDestinations, Destinations};
+use crate::run::targets::{login_secret, CatalogDestinations, Destinations, SecretKind};
 use crate::secrets::{SecretKey, SecretStore, Sensitive};
 use crate::storage::ftp::CertFingerprint;
 use crate::storage::sftp::hostkey::normalize_fingerprint;
+use crate::storage::sftp::SftpAuth;
+use login::field;
 
 /// Longest destination name, in characters.
 pub const NAME_MAX_CHARS: usize = 80;
 
-/// What the user typed. `password: None` keeps the stored password.
-#[derive(Debug, Clone)]
+/// What the user typed. `password: None` keeps the stored password, `passphrase: None` the
+/// stored passphrase.
+#[derive(Debug, Clone, Default)]
 pub struct DestinationDraft {
     pub id: Option<i64>,
     pub name: String,
@@ -49,9 +56,19 @@ pub struct DestinationDraft {
     /// The fingerprint the user trusted (SFTP host key or FTPS certificate), if any.
     pub pinned_fingerprint: Option<String>,
     pub password: Option<Sensitive<String>>,
+    /// SFTP: the password or a private key file.
+    pub sftp_login: SftpLogin,
+    /// SFTP with a key file: its full path on this computer.
+    pub key_path: Option<String>,
+    /// SFTP with a key file: the key is encrypted; its passphrase is kept in the keychain.
+    pub key_has_passphrase: bool,
+    pub passphrase: Option<Sensitive<String>>,
+    /// FTPS: TLS from the first byte (implicit FTPS, usually port 990).
+    pub implicit_tls: bool,
 }
 
-/// A destination as the UI shows it: never the password, only whether one is stored.
+/// A destination as the UI shows it: never the password or passphrase, only whether one is
+/// stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -73,6 +90,13 @@ pub struct DestinationView {
     pub unencrypted: bool,
     /// A server destination whose password is in the keychain (always false for a folder).
     pub password_stored: bool,
+    pub sftp_login: SftpLogin,
+    /// SFTP with a key file: its path on this computer.
+    pub key_path: Option<String>,
+    pub key_has_passphrase: bool,
+    /// SFTP with an encrypted key file: its passphrase is in the keychain.
+    pub passphrase_stored: bool,
+    pub implicit_tls: bool,
 }
 
 /// One destination's storage figures.
@@ -112,13 +136,16 @@ fn trimmed(v: &Option<String>) -> Option<String> {
 fn settings_of(draft: &DestinationDraft, base_dir: &Path) -> Result<DestinationSettings> {
     let name = draft.name.trim().to_string();
     if name.is_empty() {
-        return Err(Error::invalid_input("Enter a name for the destination."));
+        return Err(
+            Error::invalid_input("Enter a name for the destination.").for_field(field::NAME)
+        );
     }
     if name.chars().count() > NAME_MAX_CHARS || name.chars().any(char::is_control) {
         return Err(Error::invalid_input(format!(
             "The destination name must be at most {NAME_MAX_CHARS} characters, without line \
              breaks or tabs."
-        )));
+        ))
+        .for_field(field::NAME));
     }
     let server = draft.kind != DestinationKind::Local;
     let pinned = match trimmed(&draft.pinned_fingerprint) {
@@ -134,6 +161,8 @@ fn settings_of(draft: &DestinationDraft, base_dir: &Path) -> Result<DestinationS
         folder: draft.folder.trim().to_string(),
         quota_bytes: draft.quota_bytes,
         pinned_fingerprint: pinned,
+        sftp_auth: login::sftp_auth(draft)?,
+        implicit_tls: draft.implicit_tls && draft.kind == DestinationKind::Ftps,
     };
     CatalogDestinations::new(base_dir).build(&record(0, &settings))?;
     Ok(settings)
@@ -172,9 +201,10 @@ fn view(
         .build(&r)
         .map(|d| d.describe())
         .unwrap_or_else(|e| e.message().to_string());
-    let password_stored = match password_key(&r).ok().flatten() {
+    let secret = login_secret(&r).ok().flatten();
+    let stored = match &secret {
         None => false,
-        Some(key) => match secrets.get(&key) {
+        Some(secret) => match secrets.get(&secret.key) {
             Ok(p) => p.is_some(),
             // Listing must still work without a keychain; saving explains what is wrong.
             Err(e) if e.kind == ErrorKind::SecretStoreUnavailable => {
@@ -184,7 +214,15 @@ fn view(
             Err(e) => return Err(e),
         },
     };
+    let stored_kind = secret.filter(|_| stored).map(|s| s.kind);
     let s = r.settings;
+    let (key_path, key_has_passphrase) = match &s.sftp_auth {
+        SftpAuth::Password => (None, false),
+        SftpAuth::KeyFile {
+            path,
+            has_passphrase,
+        } => (Some(path.display().to_string()), *has_passphrase),
+    };
     Ok(DestinationView {
         id: ui_id(r.id)?,
         unencrypted: s.kind == DestinationKind::Ftp,
@@ -197,7 +235,12 @@ fn view(
         quota_bytes: s.quota_bytes,
         pinned_fingerprint: s.pinned_fingerprint,
         location,
-        password_stored,
+        password_stored: stored_kind == Some(SecretKind::Password),
+        sftp_login: SftpLogin::of(&s.sftp_auth),
+        key_path,
+        key_has_passphrase,
+        passphrase_stored: stored_kind == Some(SecretKind::KeyPassphrase),
+        implicit_tls: s.implicit_tls,
     })
 }
 
@@ -213,20 +256,22 @@ pub fn list(
         .collect()
 }
 
-fn password_required() -> Error {
-    Error::invalid_input("Enter the password the server expects for this user.")
-}
-
-/// Whether a destination other than `except` files its password under `key`.
+/// Whether a destination other than `except` files its secret under `key`.
 fn key_shared(catalog: &Catalog, key: &SecretKey, except: i64) -> Result<bool> {
     Ok(catalog
         .list_destinations()?
         .iter()
         .filter(|r| r.id != except)
-        .any(|r| password_key(r).ok().flatten().as_ref() == Some(key)))
+        .any(|r| {
+            login_secret(r)
+                .ok()
+                .flatten()
+                .is_some_and(|s| &s.key == key)
+        }))
 }
 
-/// Validates and stores a destination; the password (when given) goes to the keychain only.
+/// Validates and stores a destination; the password or passphrase (when given) goes to the
+/// keychain only.
 ///
 /// # Errors
 /// `InvalidInput` naming the field; `SecretStoreUnavailable` when the keychain refuses.
@@ -238,17 +283,18 @@ pub fn save(
     draft: &DestinationDraft,
 ) -> Result<DestinationView> {
     let settings = settings_of(draft, base_dir)?;
-    let key = password_key(&record(0, &settings))?;
-    let password = draft.password.as_ref().filter(|p| !p.expose().is_empty());
+    let secret = login_secret(&record(0, &settings))?;
+    let key = secret.as_ref().map(|s| s.key.clone());
+    let typed = secret.as_ref().and_then(|s| login::typed(draft, s));
     let saved = match draft.id {
         None => {
-            if key.is_some() && password.is_none() {
-                return Err(password_required());
+            if let (Some(secret), None) = (&secret, typed) {
+                return Err(login::required(secret.kind));
             }
             let rec = catalog.insert_destination(&settings, clock.now())?;
-            if let (Some(key), Some(password)) = (&key, password) {
-                if let Err(e) = secrets.set(key, password) {
-                    // No server without its password: undo the insert so a retry starts clean.
+            if let (Some(key), Some(typed)) = (&key, typed) {
+                if let Err(e) = secrets.set(key, typed) {
+                    // No server without its secret: undo the insert so a retry starts clean.
                     catalog.delete_destination(rec.id)?;
                     return Err(e);
                 }
@@ -257,22 +303,18 @@ pub fn save(
         }
         Some(id) => {
             let old = catalog.get_destination(id)?;
-            let old_key = password_key(&old).ok().flatten();
-            // The server or user changed and no password was typed: the stored one moves
-            // with them. Read before anything changes.
-            let moved = match (&key, password) {
-                (Some(k), None) if old_key.as_ref() != Some(k) => Some(
-                    match &old_key {
-                        Some(o) => secrets.get(o)?,
-                        None => None,
-                    }
-                    .ok_or_else(password_required)?,
-                ),
+            let old_key = login_secret(&old).ok().flatten().map(|s| s.key);
+            // The server or user changed and nothing was typed: the stored secret moves with
+            // them. Read before anything changes.
+            let moved = match (&secret, typed) {
+                (Some(s), None) if old_key.as_ref() != Some(&s.key) => {
+                    Some(login::carried(secrets, &old, s)?.ok_or_else(|| login::required(s.kind))?)
+                }
                 _ => None,
             };
             // The catalog first: a taken name is refused before the keychain changes.
             let rec = catalog.update_destination(id, &settings)?;
-            let stored = match (&key, password.or(moved.as_ref())) {
+            let stored = match (&key, typed.or(moved.as_ref())) {
                 (Some(k), Some(p)) => secrets.set(k, p),
                 _ => Ok(()),
             };
@@ -281,7 +323,7 @@ pub fn save(
                 return Err(e);
             }
             if let Some(old_key) = old_key.filter(|k| Some(k) != key.as_ref()) {
-                forget_password(catalog, secrets, &old_key, id)?;
+                forget_secret(catalog, secrets, &old_key, id)?;
             }
             rec
         }
@@ -289,24 +331,24 @@ pub fn save(
     view(saved, base_dir, secrets)
 }
 
-/// Forgets a destination no scheme uses and no backup is recorded on, and its password
-/// unless another destination logs in the same way.
+/// Forgets a destination no scheme uses and no backup is recorded on, and its password or
+/// passphrase unless another destination logs in the same way.
 ///
 /// # Errors
 /// `InvalidInput` naming the schemes that use it, or when backups are recorded on it.
 pub fn delete(catalog: &Catalog, secrets: &dyn SecretStore, id: i64) -> Result<()> {
     let old = catalog.get_destination(id)?;
     catalog.delete_destination(id)?;
-    if let Some(key) = password_key(&old).ok().flatten() {
-        forget_password(catalog, secrets, &key, id)?;
+    if let Some(secret) = login_secret(&old).ok().flatten() {
+        forget_secret(catalog, secrets, &secret.key, id)?;
     }
     Ok(())
 }
 
-/// Removes a password no destination but `except` files under `key`. The destination is
+/// Removes a password or passphrase no destination but `except` files under `key`. The destination is
 /// already changed or gone by then, so a keychain that refuses is only logged: a stale entry
 /// is harmless, and failing would misreport what happened.
-fn forget_password(
+fn forget_secret(
     catalog: &Catalog,
     secrets: &dyn SecretStore,
     key: &SecretKey,
@@ -316,7 +358,7 @@ fn forget_password(
         return Ok(());
     }
     if let Err(e) = secrets.delete(key) {
-        tracing::warn!(error = %e.log_line(), "could not remove an unused password from the keychain");
+        tracing::warn!(error = %e.log_line(), "could not remove an unused secret from the keychain");
     }
     Ok(())
 }

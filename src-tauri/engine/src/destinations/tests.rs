@@ -3,6 +3,7 @@ use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::secrets::MemoryStore;
 use crate::storage::sftp::{hostkey, HostKeyInfo};
+use std::path::Path;
 
 const KEY_SHA256: &str = "SHA256:ly7ZUqLz07z4iVtOinaKygi9P1FN9Isms/MGUO7S9OY";
 
@@ -22,6 +23,7 @@ fn local(name: &str, folder: &str) -> DestinationDraft {
         quota_bytes: Some(1_000_000),
         pinned_fingerprint: None,
         password: None,
+        ..Default::default()
     }
 }
 
@@ -37,7 +39,24 @@ fn sftp(name: &str, host: &str, password: Option<&str>) -> DestinationDraft {
         quota_bytes: None,
         pinned_fingerprint: None,
         password: password.map(|p| Sensitive::new(p.to_string())),
+        ..Default::default()
     }
+}
+
+/// An SFTP draft logging in with the key file `path`, with `passphrase` typed.
+fn sftp_key(name: &str, host: &str, path: &Path, passphrase: Option<&str>) -> DestinationDraft {
+    DestinationDraft {
+        sftp_login: SftpLogin::KeyFile,
+        key_path: Some(path.display().to_string()),
+        key_has_passphrase: passphrase.is_some(),
+        passphrase: passphrase.map(|p| Sensitive::new(p.to_string())),
+        ..sftp(name, host, None)
+    }
+}
+
+fn passphrase(store: &MemoryStore, host: &str) -> Option<String> {
+    let key = SecretKey::sftp_key_passphrase(host, 22, "backup");
+    store.get(&key).unwrap().map(|s| s.expose().clone())
 }
 
 fn secret(store: &MemoryStore, account: &str) -> Option<String> {
@@ -126,17 +145,58 @@ fn a_local_folder_is_saved_tested_and_measured() {
 fn bad_input_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let (c, s) = (Catalog::open_in_memory().unwrap(), MemoryStore::new());
+    let key = dir.path().join("id_ed25519");
+    std::fs::write(&key, "not read when saving").unwrap();
+    let no_passphrase = DestinationDraft {
+        key_has_passphrase: true,
+        ..sftp_key("NAS", "nas", &key, None)
+    };
     let cases = [
-        (local("", "x"), "Enter a name"),
-        (local("a\nb", "x"), "line breaks"),
-        (local("Disk", "../etc"), "\"..\" is not allowed"),
-        (sftp("NAS", "", Some("pw")), "has no server"),
-        (sftp("NAS", "nas", None), "Enter the password"),
+        (local("", "x"), Some("name"), "Enter a name"),
+        (local("a\nb", "x"), Some("name"), "line breaks"),
+        (local("Disk", "../etc"), None, "\"..\" is not allowed"),
+        (sftp("NAS", "", Some("pw")), None, "has no server"),
+        (
+            sftp("NAS", "nas", None),
+            Some("password"),
+            "Enter the password",
+        ),
+        (
+            sftp_key("NAS", "nas", Path::new(""), None),
+            Some("keyPath"),
+            "Private key file: enter the full path",
+        ),
+        (
+            sftp_key("NAS", "nas", Path::new("id_ed25519"), None),
+            Some("keyPath"),
+            "\"id_ed25519\" is not a full path",
+        ),
+        (
+            sftp_key("NAS", "nas", &dir.path().join("missing"), None),
+            Some("keyPath"),
+            "missing does not exist on this computer",
+        ),
+        (
+            sftp_key("NAS", "nas", dir.path(), None),
+            Some("keyPath"),
+            "is a folder",
+        ),
+        (
+            sftp_key("NAS", "nas", &key.with_extension("pub"), None),
+            Some("keyPath"),
+            "the public half",
+        ),
+        (no_passphrase, Some("passphrase"), "Key passphrase: enter"),
     ];
-    for (draft, want) in cases {
+    for (draft, field, want) in cases {
         let e = save(&c, &s, &clock(), dir.path(), &draft).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidInput, "{}", e.message());
         assert!(e.message().contains(want), "{want}: {}", e.message());
+        assert_eq!(e.field(), field, "{}", e.message());
+        if field != Some("passphrase") && draft.sftp_login == SftpLogin::KeyFile {
+            let t = test(&c, &s, dir.path(), &draft).unwrap_err();
+            assert_eq!(t.message(), e.message(), "Test connection checks the same");
+        }
     }
     let mut bad_pin = sftp("NAS", "nas", Some("pw"));
     bad_pin.pinned_fingerprint = Some("MD5:aa:bb".into());
@@ -282,5 +342,104 @@ fn a_server_that_refuses_fails_at_connect_and_plain_ftp_is_flagged() {
     assert!(
         c.list_destinations().unwrap().is_empty(),
         "testing saves nothing"
+    );
+}
+
+#[test]
+fn a_key_passphrase_lives_in_the_keychain_and_is_kept_when_left_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (Catalog::open_in_memory().unwrap(), MemoryStore::new());
+    let key = dir.path().join("id_ed25519");
+    std::fs::write(&key, "a key").unwrap();
+    let v = save(
+        &c,
+        &s,
+        &clock(),
+        dir.path(),
+        &sftp_key("NAS", "nas", &key, Some("secret phrase")),
+    )
+    .unwrap();
+    assert_eq!(
+        (v.sftp_login, v.key_path.as_deref(), v.key_has_passphrase),
+        (SftpLogin::KeyFile, Some(key.to_str().unwrap()), true)
+    );
+    assert!(v.passphrase_stored && !v.password_stored, "{v:?}");
+    assert_eq!(passphrase(&s, "nas").as_deref(), Some("secret phrase"));
+    assert_eq!(
+        secret(&s, "backup@nas:22"),
+        None,
+        "no password for a key login"
+    );
+    let row = format!("{:?} {v:?}", c.list_destinations().unwrap());
+    assert!(
+        !row.contains("secret phrase"),
+        "no passphrase in the catalog or the view"
+    );
+
+    // Edited with the field left empty: the stored passphrase stays, and moves with the server.
+    let mut edit = sftp_key("NAS", "nas2", &key, None);
+    edit.id = Some(v.id.into());
+    edit.key_has_passphrase = true;
+    let v2 = save(&c, &s, &clock(), dir.path(), &edit).unwrap();
+    assert!(v2.passphrase_stored);
+    assert_eq!(passphrase(&s, "nas2").as_deref(), Some("secret phrase"));
+    assert_eq!(
+        passphrase(&s, "nas"),
+        None,
+        "the old entry has no user left"
+    );
+
+    // A passphrase never turns into a password: switching asks for the password.
+    let mut to_password = sftp("NAS", "nas2", None);
+    to_password.id = edit.id;
+    let e = save(&c, &s, &clock(), dir.path(), &to_password).unwrap_err();
+    assert_eq!(e.field(), Some("password"), "{}", e.message());
+    to_password.password = Some(Sensitive::new("pw".into()));
+    let v3 = save(&c, &s, &clock(), dir.path(), &to_password).unwrap();
+    assert!(v3.password_stored && !v3.passphrase_stored);
+    assert_eq!(v3.key_path, None, "the key file is forgotten");
+    assert_eq!(
+        passphrase(&s, "nas2"),
+        None,
+        "the passphrase goes with its key"
+    );
+
+    // A key without a passphrase keeps no secret at all.
+    let mut plain = sftp_key("NAS", "nas2", &key, None);
+    plain.id = edit.id;
+    let v4 = save(&c, &s, &clock(), dir.path(), &plain).unwrap();
+    assert!(!v4.password_stored && !v4.passphrase_stored && !v4.key_has_passphrase);
+    assert!(s.is_empty(), "the password went with the password login");
+}
+
+#[test]
+fn implicit_ftps_is_kept_for_ftps_only_and_defaults_to_port_990() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (Catalog::open_in_memory().unwrap(), MemoryStore::new());
+    let ftps = DestinationDraft {
+        kind: DestinationKind::Ftps,
+        implicit_tls: true,
+        ..sftp("Old NAS", "nas", Some("pw"))
+    };
+    let v = save(&c, &s, &clock(), dir.path(), &ftps).unwrap();
+    assert!(v.implicit_tls);
+    assert!(
+        v.location.starts_with("ftps://backup@nas:990/"),
+        "{}",
+        v.location
+    );
+    assert!(v.password_stored);
+
+    let ftp = DestinationDraft {
+        kind: DestinationKind::Ftp,
+        name: "Plain".into(),
+        ..ftps
+    };
+    let v = save(&c, &s, &clock(), dir.path(), &ftp).unwrap();
+    assert!(!v.implicit_tls, "plain FTP has no TLS to start with");
+    assert!(
+        v.location.contains("ftp://backup@nas:21/"),
+        "{}",
+        v.location
     );
 }

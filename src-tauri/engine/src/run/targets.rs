@@ -1,7 +1,8 @@
 //! From a catalog destination row to a [`Destination`] a run can open.
 //!
-//! The row holds no secret: FTP and SFTP passwords are read from the [`SecretStore`] when the
-//! destination is opened, under the keys the storage module files them under.
+//! The row holds no secret: FTP and SFTP passwords, and the passphrase of an SFTP key file, are
+//! read from the [`SecretStore`] when the destination is opened, under the keys the storage
+//! module files them under ([`login_secret`]).
 //!
 //! [`SecretStore`]: crate::secrets::SecretStore
 
@@ -25,7 +26,7 @@ pub trait Destinations: Send + Sync {
 }
 
 /// The real destinations: local folders (relative ones below `base_dir`, the app's data
-/// folder), FTP, FTPS and SFTP with password logins.
+/// folder), FTP, FTPS (explicit or implicit) and SFTP (a password or a private key file).
 #[derive(Clone)]
 pub struct CatalogDestinations {
     base_dir: PathBuf,
@@ -62,17 +63,52 @@ impl Destinations for CatalogDestinations {
     }
 }
 
-/// Where the destination's password is filed in the keychain; `None` for a local folder.
-/// Derived from the validated destination (host without brackets, default port), the same
-/// way opening it reads it.
+/// Which secret a login reads from the keychain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// The server password (FTP, FTPS, SFTP with a password).
+    Password,
+    /// The passphrase of an SFTP private key file.
+    KeyPassphrase,
+}
+
+/// The one keychain entry a destination's login reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSecret {
+    pub key: SecretKey,
+    pub kind: SecretKind,
+}
+
+/// Where the destination's login secret is filed in the keychain; `None` for a local folder
+/// or a key file without a passphrase. Derived from the validated destination (host without
+/// brackets, default port), the same way opening it reads it.
 ///
 /// # Errors
 /// As [`Destinations::build`].
-pub fn password_key(record: &DestinationRecord) -> Result<Option<SecretKey>> {
+pub fn login_secret(record: &DestinationRecord) -> Result<Option<LoginSecret>> {
+    let password = |key| LoginSecret {
+        key,
+        kind: SecretKind::Password,
+    };
     Ok(match record.settings.kind {
         DestinationKind::Local => None,
-        DestinationKind::Ftp | DestinationKind::Ftps => Some(ftp_destination(record)?.secret_key()),
-        DestinationKind::Sftp => Some(sftp_destination(record)?.password_key()),
+        DestinationKind::Ftp | DestinationKind::Ftps => {
+            Some(password(ftp_destination(record)?.secret_key()))
+        }
+        DestinationKind::Sftp => {
+            let d = sftp_destination(record)?;
+            match d.auth() {
+                SftpAuth::Password => Some(password(d.password_key())),
+                SftpAuth::KeyFile {
+                    has_passphrase: true,
+                    ..
+                } => Some(LoginSecret {
+                    key: d.passphrase_key(),
+                    kind: SecretKind::KeyPassphrase,
+                }),
+                SftpAuth::KeyFile { .. } => None,
+            }
+        }
     })
 }
 
@@ -100,10 +136,10 @@ fn ftp_destination(record: &DestinationRecord) -> Result<FtpDestination> {
         port: s.port,
         username: required(record, &s.user_name, "user name")?,
         folder: s.folder.clone(),
-        security: if s.kind == DestinationKind::Ftps {
-            FtpSecurity::ExplicitTls
-        } else {
-            FtpSecurity::Plain
+        security: match (s.kind, s.implicit_tls) {
+            (DestinationKind::Ftps, true) => FtpSecurity::ImplicitTls,
+            (DestinationKind::Ftps, false) => FtpSecurity::ExplicitTls,
+            _ => FtpSecurity::Plain,
         },
         trust: TlsTrust {
             pinned,
@@ -120,7 +156,7 @@ fn sftp_destination(record: &DestinationRecord) -> Result<SftpDestination> {
         &required(record, &s.host, "server")?,
         s.port.unwrap_or(SFTP_PORT),
         &required(record, &s.user_name, "user name")?,
-        SftpAuth::Password,
+        s.sftp_auth.clone(),
         &s.folder,
     )?;
     match s.pinned_fingerprint.as_deref() {
@@ -146,6 +182,8 @@ mod tests {
                 folder: "jira".into(),
                 quota_bytes: None,
                 pinned_fingerprint: None,
+                sftp_auth: SftpAuth::Password,
+                implicit_tls: false,
             },
             created_at: chrono::DateTime::UNIX_EPOCH,
         }
@@ -171,19 +209,68 @@ mod tests {
             assert!(e.message().contains("has no server"), "{}", e.message());
         }
         assert_eq!(
-            password_key(&record(DestinationKind::Local, None)).unwrap(),
+            login_secret(&record(DestinationKind::Local, None)).unwrap(),
             None
         );
         let key = |kind| {
-            password_key(&record(kind, Some("[::1]")))
-                .unwrap()
-                .unwrap()
-                .account()
-                .to_string()
+            let secret = login_secret(&record(kind, Some("[::1]"))).unwrap().unwrap();
+            assert_eq!(secret.kind, SecretKind::Password);
+            secret.key.account().to_string()
         };
         // What opening the destination reads: FTP and FTPS share one password.
         assert_eq!(key(DestinationKind::Ftps), "ftp-password:backup@::1:21");
         assert_eq!(key(DestinationKind::Ftp), key(DestinationKind::Ftps));
         assert_eq!(key(DestinationKind::Sftp), "sftp-password:backup@::1:22");
+    }
+
+    #[test]
+    fn an_sftp_key_file_logs_in_with_its_passphrase_from_the_keychain() {
+        let mut r = record(DestinationKind::Sftp, Some("nas"));
+        let auth = SftpAuth::KeyFile {
+            path: PathBuf::from("/home/me/.ssh/id_ed25519"),
+            has_passphrase: true,
+        };
+        r.settings.sftp_auth = auth.clone();
+        assert_eq!(sftp_destination(&r).unwrap().auth(), &auth);
+        assert!(CatalogDestinations::new("/data").build(&r).is_ok());
+        assert_eq!(
+            login_secret(&r).unwrap(),
+            Some(LoginSecret {
+                key: SecretKey::sftp_key_passphrase("nas", 22, "backup"),
+                kind: SecretKind::KeyPassphrase,
+            })
+        );
+
+        r.settings.sftp_auth = SftpAuth::KeyFile {
+            path: PathBuf::from("/home/me/.ssh/id_ed25519"),
+            has_passphrase: false,
+        };
+        assert_eq!(
+            login_secret(&r).unwrap(),
+            None,
+            "a key without a passphrase reads no secret"
+        );
+    }
+
+    #[test]
+    fn implicit_ftps_defaults_to_port_990_and_only_for_ftps() {
+        let mut r = record(DestinationKind::Ftps, Some("nas"));
+        let d = ftp_destination(&r).unwrap();
+        assert_eq!((d.security(), d.port()), (FtpSecurity::ExplicitTls, 21));
+        r.settings.implicit_tls = true;
+        let d = ftp_destination(&r).unwrap();
+        assert_eq!((d.security(), d.port()), (FtpSecurity::ImplicitTls, 990));
+        assert_eq!(
+            login_secret(&r).unwrap().unwrap().key.account(),
+            "ftp-password:backup@nas:990"
+        );
+        r.settings.port = Some(2990);
+        assert_eq!(ftp_destination(&r).unwrap().port(), 2990);
+        r.settings.kind = DestinationKind::Ftp;
+        assert_eq!(
+            ftp_destination(&r).unwrap().security(),
+            FtpSecurity::Plain,
+            "plain FTP never turns into TLS"
+        );
     }
 }
