@@ -74,7 +74,9 @@ fn failures_notify_with_the_actionable_message_and_successes_only_when_asked() {
                                "port": null, "userName": null,
                                "folder": backups.path().display().to_string(),
                                "quotaBytes": 5_000_000_000u64, "pinnedFingerprint": null,
-                               "password": null } }),
+                               "password": null, "sftpLogin": "password", "keyPath": null,
+                               "keyHasPassphrase": false, "passphrase": null,
+                               "implicitTls": false } }),
         )
         .await
         .unwrap();
