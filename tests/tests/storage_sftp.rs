@@ -104,6 +104,8 @@ fn open_dyn(sshd: &Sshd, sub: &str) -> Box<dyn Session> {
 fn password_login_round_trip_is_byte_identical() {
     let sshd = Sshd::start();
     let (mut s, dir) = ready(&sshd, "Backups");
+    // OpenSSH offers it; it is the cheaper cipher for both ends (see storage/sftp/mod.rs).
+    assert_eq!(s.upload_cipher(), "aes128-gcm@openssh.com");
     let data = content(5 * MIB + 123);
     let name = snapshot_name(0);
 

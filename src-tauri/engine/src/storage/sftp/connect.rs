@@ -77,6 +77,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         })
 }
 
+/// AES-GCM first: ring runs it on the CPU's AES instructions, and it costs both ends less per
+/// byte than ChaCha20-Poly1305 (OpenSSH's own first choice), which matters on a NAS.
+const CIPHERS: &[russh::cipher::Name] = &[
+    russh::cipher::AES_128_GCM,
+    russh::cipher::AES_256_GCM,
+    russh::cipher::CHACHA20_POLY1305,
+    russh::cipher::AES_256_CTR,
+    russh::cipher::AES_192_CTR,
+    russh::cipher::AES_128_CTR,
+];
+
 /// What connecting found: the live connection, its runtime, and the key the server presented.
 pub(super) struct Handshake {
     pub rt: tokio::runtime::Runtime,
@@ -108,6 +119,10 @@ fn handshake_or_key(
         // The SFTP timeouts are ours (per request); russh needs none of its own.
         inactivity_timeout: None,
         nodelay: true,
+        preferred: russh::Preferred {
+            cipher: std::borrow::Cow::Borrowed(CIPHERS),
+            ..russh::Preferred::default()
+        },
         ..client::Config::default()
     });
     let connected = rt.block_on(async {

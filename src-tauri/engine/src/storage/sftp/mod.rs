@@ -25,7 +25,9 @@
 //!   existing file), then the size is confirmed with `stat`.
 //!   [`Session::put_resuming`] continues an interrupted upload where it stopped.
 //! - **Downloads** ([`Session::get`]) keep 4 MiB of read requests ahead of what is written.
-//! - **Ciphers**: russh's own preference (chacha20-poly1305, then AES-GCM).
+//! - **Ciphers**: AES-GCM first (`connect.rs`): ring runs it on the CPU's AES instructions,
+//!   at half the client CPU per byte of ChaCha20-Poly1305 (1.2 against 2.4 CPU s/GB in
+//!   `sftp-bench`), then ChaCha20-Poly1305 and AES-CTR for servers without it.
 //! - **Free space** comes from `statvfs@openssh.com`. Servers without it report no free space
 //!   (`None`), like FTP.
 //! - **Timeouts**: one for connecting (TCP and the SSH handshake) and one for every answer
