@@ -19,8 +19,8 @@ use crate::storage::{not_found, RemotePath};
 /// How much is requested ahead of what has been written out.
 const AHEAD: usize = 4 * CHUNK;
 
-/// Why a download stopped: the server's side, or saving the copy.
-enum Stop {
+/// Why reading a file stopped: the server's side, or writing what was read.
+pub(super) enum Stop {
     Read(Fault),
     Write(Error),
 }
@@ -36,31 +36,13 @@ impl SftpSession {
         self.usable()?;
         let shown = self.shown(path);
         let remote = self.remote(path);
-        let opened = self.wait(self.sftp.open(
-            remote.as_str(),
-            OpenFlags::READ,
-            FileAttributes::empty(),
-        ));
-        let handle = match opened {
-            Ok(h) => h.handle,
-            // Also a missing folder: OpenSSH says "no such file" for either.
-            Err(e) if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile) => {
-                return Err(not_found(&shown))
-            }
-            Err(e) => return Err(self.fail(e, "read", &shown)),
-        };
-        let (io, len) = (self.peer.io_timeout, self.limits.read_len);
-        let copied = self.rt.block_on(async {
-            let copied = receive(&self.sftp, &handle, out, progress, &shown, io, len).await;
-            // A lost or stalled connection would only make closing wait again.
-            if !matches!(&copied, Err(Stop::Read(e)) if errors::is_transport(e)) {
-                let _ = errors::within(io, self.sftp.close(handle.as_str())).await;
-            }
-            copied
-        });
-        match copied {
+        match self.read_file(&remote, 0, out, progress, &shown) {
             Ok(n) => Ok(n),
             Err(Stop::Write(error)) => Err(error),
+            // Also a missing folder: OpenSSH says "no such file" for either.
+            Err(Stop::Read(e)) if errors::sftp_status(&e) == Some(StatusCode::NoSuchFile) => {
+                Err(not_found(&shown))
+            }
             // OpenSSH opens a folder like a file and fails the read without saying why.
             Err(Stop::Read(e))
                 if !errors::is_transport(&e)
@@ -71,14 +53,42 @@ impl SftpSession {
             Err(Stop::Read(e)) => Err(self.fail(e, "read", &shown)),
         }
     }
+
+    /// Opens `remote`, copies it from byte `from` to its end into `out` (see [`receive`]) and
+    /// closes it; the bytes copied. `shown` names it in messages.
+    pub(super) fn read_file(
+        &self,
+        remote: &str,
+        from: u64,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+        shown: &str,
+    ) -> std::result::Result<u64, Stop> {
+        let (io, len) = (self.peer.io_timeout, self.limits.read_len);
+        self.rt.block_on(async {
+            let open = self
+                .sftp
+                .open(remote, OpenFlags::READ, FileAttributes::empty());
+            let handle = errors::within(io, open).await.map_err(Stop::Read)?.handle;
+            let copied = receive(&self.sftp, &handle, from, out, progress, shown, io, len).await;
+            // A lost or stalled connection would only make closing wait again.
+            if !matches!(&copied, Err(Stop::Read(e)) if errors::is_transport(e)) {
+                let _ = errors::within(io, self.sftp.close(handle.as_str())).await;
+            }
+            copied
+        })
+    }
 }
 
-/// Reads the file to its end into `out`; the bytes written. `progress` hears the total after
-/// every [`CHUNK`] and at the end. A short answer (allowed by the protocol) drops the
-/// requests made beyond it and asks again from where it ended.
+/// Reads the file from byte `from` to its end into `out` in requests of `len`, each answer
+/// awaited at most `io`; the bytes written. `progress` hears the total after every [`CHUNK`]
+/// and at the end. A short answer (allowed by the protocol) drops the requests made beyond it
+/// and asks again from where it ended.
+#[allow(clippy::too_many_arguments)]
 async fn receive(
     sftp: &RawSftpSession,
     handle: &str,
+    from: u64,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
     shown: &str,
@@ -87,7 +97,7 @@ async fn receive(
 ) -> std::result::Result<u64, Stop> {
     let request_len = u32::try_from(len).unwrap_or(u32::MAX);
     let mut pending = VecDeque::new();
-    let (mut next, mut total, mut reported) = (0u64, 0u64, 0u64);
+    let (mut next, mut total, mut reported) = (from, 0u64, 0u64);
     loop {
         while pending.len() * len < AHEAD {
             let mut request = Box::pin(sftp.read(handle, next, request_len));
@@ -123,7 +133,7 @@ async fn receive(
         }
         if data.len() < len {
             pending.clear();
-            next = total;
+            next = from + total;
         }
     }
     if reported != total {

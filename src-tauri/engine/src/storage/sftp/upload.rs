@@ -17,6 +17,7 @@ use std::task::Poll;
 use russh_sftp::client::RawSftpSession;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 
+use super::download::Stop;
 use super::errors::{self, within, Fault};
 use super::session::{modified, SftpSession};
 use crate::error::{Error, ErrorKind, Result};
@@ -224,37 +225,10 @@ impl Temporaries for SftpSession {
     ) -> Result<Option<Vec<u8>>> {
         let remote = self.remote(&dir.join(temp)?);
         let shown = self.shown(dir);
-        let read_len = self.limits.read_len;
-        let read = self.wait(async {
-            let handle = self
-                .sftp
-                .open(remote.as_str(), OpenFlags::READ, FileAttributes::empty())
-                .await?
-                .handle;
-            let mut held = Vec::new();
-            let mut at = offset;
-            let outcome = loop {
-                let len = u32::try_from(read_len).unwrap_or(u32::MAX);
-                match self.sftp.read(handle.as_str(), at, len).await {
-                    Ok(data) if data.data.is_empty() => break Ok(()),
-                    Ok(data) => {
-                        at += data.data.len() as u64;
-                        held.extend_from_slice(&data.data);
-                    }
-                    Err(russh_sftp::client::error::Error::Status(s))
-                        if s.status_code == StatusCode::Eof =>
-                    {
-                        break Ok(())
-                    }
-                    Err(e) => break Err(e),
-                }
-            };
-            let _ = self.sftp.close(handle).await;
-            outcome.map(|()| held)
-        });
-        match read {
-            Ok(held) => Ok(Some(held)),
-            Err(e) if errors::is_transport(&e) => Err(self.fail(e, "read", &shown)),
+        let mut held = Vec::new();
+        match self.read_file(&remote, offset, &mut held, &mut |_| {}, &shown) {
+            Ok(_) => Ok(Some(held)),
+            Err(Stop::Read(e)) if errors::is_transport(&e) => Err(self.fail(e, "read", &shown)),
             Err(_) => Ok(None),
         }
     }
