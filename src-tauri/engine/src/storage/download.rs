@@ -359,44 +359,28 @@ mod tests {
                 "(it has more than the 2621439 bytes the backup had)",
             ),
         ] {
-            let (dir, to) = target();
-            let e = download(
-                &mut memory_with(&data).session(),
-                &name(),
-                &to,
-                size,
-                checksum,
-                &mut |_| {},
-            )
-            .unwrap_err();
-            assert_eq!(e.kind, ErrorKind::SnapshotCorrupt, "{e:?}");
-            assert_eq!(
-                e.message(),
-                format!(
-                    "The downloaded copy of {NAME} does not match the backup that was stored \
-                     {why}: the stored file changed or was damaged. Nothing was saved."
-                )
-            );
-            assert!(
-                names_in(dir.path()).is_empty(),
-                "{:?}",
-                names_in(dir.path())
-            );
-            let e = download(
-                &mut local.session(),
-                &name(),
-                &to,
-                size,
-                checksum,
-                &mut |_| {},
-            )
-            .unwrap_err();
-            assert_eq!(e.kind, ErrorKind::SnapshotCorrupt, "{e:?}");
-            assert!(
-                names_in(dir.path()).is_empty(),
-                "{:?}",
-                names_in(dir.path())
-            );
+            let memory = memory_with(&data);
+            let sessions: [Box<dyn Session>; 2] =
+                [Box::new(memory.session()), Box::new(local.session())];
+            for mut session in sessions {
+                let (dir, to) = target();
+                let e =
+                    download(&mut *session, &name(), &to, size, checksum, &mut |_| {}).unwrap_err();
+                assert_eq!(e.kind, ErrorKind::SnapshotCorrupt, "{e:?}");
+                assert_eq!(
+                    e.message(),
+                    format!(
+                        "The downloaded copy of {NAME} does not match the backup that was \
+                         stored {why}: the stored file changed or was damaged. Nothing was \
+                         saved."
+                    )
+                );
+                assert!(
+                    names_in(dir.path()).is_empty(),
+                    "{:?}",
+                    names_in(dir.path())
+                );
+            }
         }
     }
 
