@@ -40,7 +40,8 @@ impl client::Handler for Client {
             }
         };
         let info = HostKeyInfo::from_blob(&blob);
-        let trusted = self.pinned.as_deref() == Some(info.sha256.as_str());
+        // The one rule (hostkey::verify); the refusal's message is made again by `connect`.
+        let trusted = hostkey::verify(self.pinned.as_deref(), &info, "").is_ok();
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(info);
         Ok(trusted)
     }
@@ -182,18 +183,17 @@ pub(super) fn connect(dest: &SftpDestination, secrets: &dyn SecretStore) -> Resu
     let Handshake {
         rt,
         mut ssh,
-        key,
         cipher,
+        ..
     } = match handshake_or_key(dest, pinned)? {
         Ok(connected) => connected,
+        // Refused by the handler's check: the same check says why, naming the server.
         Err(key) => {
             return Err(hostkey::verify(pinned, &key, &peer.server)
                 .err()
                 .unwrap_or_else(|| Error::internal("A trusted host key was refused.")))
         }
     };
-    // The handler compared already; this gives the same answer and keeps the rule in one place.
-    hostkey::verify(pinned, &key, &peer.server)?;
     let credential = credential(dest, secrets, &peer)?;
     let io = dest.timeouts.io;
     let user = dest.username.clone();
